@@ -1,0 +1,54 @@
+"""A scripted backend: answers from a list or a function, no model. Ships with the library so
+tests, benchmarks and examples can never reach a real model by accident."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from agent.chat import Message
+from agent.errors import BackendError
+from agent.geometry import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
+from agent.models.base import Completion
+
+__all__ = ["ScriptedBackend"]
+
+Responder = Callable[[Sequence[Message], ModelFrame], str]
+
+
+class ScriptedBackend:
+    """Returns ``answers`` one per call (or whatever ``answers(messages, frame)`` returns).
+
+    Every call is kept in :attr:`calls` as ``(messages, frame)``.
+    """
+
+    def __init__(
+        self,
+        answers: Sequence[str] | Responder,
+        *,
+        model: str = "scripted",
+        min_pixels: int = QWEN_MIN_PIXELS,
+        max_pixels: int = QWEN_MAX_PIXELS,
+    ) -> None:
+        self.model = model
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+        self._answers = answers
+        self.calls: list[tuple[list[Message], ModelFrame]] = []
+
+    def frame_for(self, width: int, height: int) -> ModelFrame:
+        return ModelFrame.for_image(
+            width, height, min_pixels=self.min_pixels, max_pixels=self.max_pixels
+        )
+
+    def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:
+        start = time.perf_counter()
+        index = len(self.calls)
+        self.calls.append((list(messages), frame))
+        if callable(self._answers):
+            text = self._answers(messages, frame)
+        elif index < len(self._answers):
+            text = self._answers[index]
+        else:
+            raise BackendError(f"scripted backend has only {len(self._answers)} answers")
+        return Completion(text=text, frame=frame, latency_s=time.perf_counter() - start)

@@ -1,0 +1,146 @@
+"""Screen capture with mss: one monitor, its geometry and its HiDPI scale kept with every shot.
+
+Monitor numbers are mss's: 1, 2, ... are the physical monitors, 0 is the union of all of them,
+and ``"primary"`` picks the one the system marks primary (or 1 where the platform cannot tell).
+The scale (captured physical pixels per pyautogui unit) is measured from the first capture of a
+monitor (2 on a Retina display) unless the caller overrides it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from PIL import Image
+
+from agent.errors import ConfigurationError
+from agent.geometry import Monitor
+
+__all__ = ["CaptureSource", "ImageScreen", "MonitorChoice", "Screen", "Screenshot"]
+
+MonitorChoice = int | Literal["primary"]
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A capture of one monitor: the image in physical pixels and where it sits on the screen."""
+
+    image: Image.Image
+    monitor: Monitor
+    captured_at: float
+    """time.time() when the capture was taken."""
+
+
+class CaptureSource(Protocol):
+    """Anything the loop can look at: a real monitor or a fixed image."""
+
+    @property
+    def monitor(self) -> Monitor: ...
+
+    def capture(self) -> Screenshot: ...
+
+
+class ImageScreen:
+    """A screen that always shows the same image (a saved screenshot), for grounding a picture,
+    dry runs and tests. Its monitor is the image itself at ``scale``, placed at (left, top)."""
+
+    def __init__(self, image: Image.Image, *, left: int = 0, top: int = 0, scale: float = 1.0):
+        self.image = image.convert("RGB")
+        self._monitor = Monitor(
+            index=1,
+            left=left,
+            top=top,
+            width=round(self.image.width / scale),
+            height=round(self.image.height / scale),
+            scale=scale,
+            is_primary=True,
+        )
+
+    @property
+    def monitor(self) -> Monitor:
+        return self._monitor
+
+    def capture(self) -> Screenshot:
+        return Screenshot(self.image.copy(), self._monitor, time.time())
+
+
+class Screen:
+    """Captures one monitor. Not thread-safe: use it from the thread that created it."""
+
+    def __init__(self, monitor: MonitorChoice = "primary", scale: float | None = None) -> None:
+        try:
+            import mss
+            import mss.exception
+        except ImportError as exc:  # pragma: no cover - mss is a hard dependency
+            raise ConfigurationError(f"mss is not installed: {exc}") from exc
+        try:
+            factory: Any = getattr(mss, "MSS", None) or mss.mss  # mss.mss is deprecated in 10.2
+            self._sct: Any = factory()
+            infos: list[dict[str, Any]] = list(self._sct.monitors)
+        except (mss.exception.ScreenShotError, KeyError, OSError) as exc:
+            raise ConfigurationError(
+                f"cannot open the display for screen capture ({exc}); is DISPLAY set?"
+            ) from exc
+        if scale is not None and not scale > 0:
+            raise ConfigurationError(f"scale must be positive, got {scale}")
+        self._infos = infos
+        self._index = self._resolve(monitor)
+        self._scale = scale
+
+    @staticmethod
+    def list_monitors() -> list[Monitor]:
+        """All monitors (index 1..n) at scale 1, as mss reports them."""
+        screen = Screen()
+        try:
+            return [screen._monitor_at(i, 1.0) for i in range(1, len(screen._infos))]
+        finally:
+            screen.close()
+
+    def _resolve(self, choice: MonitorChoice) -> int:
+        count = len(self._infos) - 1
+        if choice == "primary":
+            for i in range(1, len(self._infos)):
+                if self._infos[i].get("is_primary"):
+                    return i
+            return 1
+        if not isinstance(choice, int) or not 0 <= choice <= count:
+            raise ConfigurationError(
+                f"no monitor {choice!r}: this display has monitors 1..{count} (0 = all together)"
+            )
+        return choice
+
+    def _monitor_at(self, index: int, scale: float) -> Monitor:
+        info = self._infos[index]
+        primary = bool(info.get("is_primary")) or (index == self._resolve("primary") and index > 0)
+        return Monitor(
+            index=index,
+            left=int(info["left"]),
+            top=int(info["top"]),
+            width=int(info["width"]),
+            height=int(info["height"]),
+            scale=scale,
+            is_primary=primary,
+        )
+
+    @property
+    def monitor(self) -> Monitor:
+        """The chosen monitor; its scale is known after the first capture (or when given)."""
+        return self._monitor_at(self._index, self._scale or 1.0)
+
+    def capture(self) -> Screenshot:
+        info = self._infos[self._index]
+        shot = self._sct.grab(info)
+        image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+        if self._scale is None:
+            self._scale = image.width / int(info["width"])
+        return Screenshot(image, self._monitor_at(self._index, self._scale), time.time())
+
+    def close(self) -> None:
+        self._sct.close()
+
+    def __enter__(self) -> Screen:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
