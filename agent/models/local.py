@@ -90,9 +90,7 @@ class TransformersBackend:
             torch_dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         source = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self.model
         try:
-            self.processor: Any = library.AutoProcessor.from_pretrained(
-                source, min_pixels=self.min_pixels, max_pixels=self.max_pixels
-            )
+            self.processor: Any = library.AutoProcessor.from_pretrained(source)
             self.net: Any = library.Qwen2_5_VLForConditionalGeneration.from_pretrained(
                 source, dtype=torch_dtype
             ).to(device)
@@ -101,6 +99,13 @@ class TransformersBackend:
         self.net.eval()
         self.device = device
         image_processor = self.processor.image_processor
+        # The same bounds as the pre-resize. transformers 5.x reads them from ``size`` (passing
+        # min/max_pixels to from_pretrained warns on every call since 5.18); 4.x also keeps them
+        # as attributes. The grid check in complete() proves they took effect.
+        image_processor.size = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
+        for name, value in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)):
+            if name in vars(image_processor):
+                setattr(image_processor, name, value)
         self._factor = int(image_processor.patch_size) * int(image_processor.merge_size)
         if self._factor != IMAGE_FACTOR:
             raise ConfigurationError(
