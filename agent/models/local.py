@@ -94,8 +94,9 @@ class TransformersBackend:
             self.net: Any = library.Qwen2_5_VLForConditionalGeneration.from_pretrained(
                 source, dtype=torch_dtype
             ).to(device)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot load model {self.model!r}: {exc}") from exc
+        except (OSError, ValueError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise ConfigurationError(f"cannot load model {self.model!r}: {first_line}") from exc
         self.net.eval()
         self.device = device
         image_processor = self.processor.image_processor

@@ -15,17 +15,14 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-for _module in ("torch", "tokenizers", "safetensors", "PIL"):
-    pytest.importorskip(_module, reason="the model tests need the 'local' extra")
-
 from PIL import Image, ImageDraw  # noqa: E402
 
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer  # noqa: E402
 
 prepare_torchvision()  # before anything imports the Qwen2.5-VL processor or qwen_vl_utils
-transformers: Any = pytest.importorskip("transformers", reason="needs the 'local' extra")
-qwen_vl_utils: Any = pytest.importorskip("qwen_vl_utils", reason="needs the 'local' extra")
+import qwen_vl_utils  # noqa: E402
+import transformers  # noqa: E402
 
 pytestmark = pytest.mark.model
 

@@ -1,0 +1,83 @@
+"""TransformersBackend on the tiny Qwen2.5-VL: the real processor, generate() and frame check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from actions.schema import Click
+from agent.errors import ConfigurationError, FrameMismatch
+from agent.geometry import CoordinateSpace, ModelFrame, Point
+from agent.models.local import TransformersBackend
+from agent.styles.qwen25vl import Qwen25VLComputerUse
+from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
+
+pytestmark = pytest.mark.model
+
+ANSWER = (
+    '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
+    '"coordinate": [658, 364]}}\n</tool_call>'
+)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_qwen25vl(tmp_path_factory.mktemp("tiny") / "ckpt", answer=ANSWER)
+
+
+@pytest.mark.parametrize(
+    "size,max_pixels",
+    [((1366, 768), 12845056), ((1920, 1080), 1280 * 28 * 28), ((2560, 1440), 600_000),
+     ((300, 40), 12845056), ((4000, 200), 256 * 28 * 28)],
+)
+def test_answer_and_frame(checkpoint: Path, size: tuple[int, int], max_pixels: int) -> None:
+    backend = TransformersBackend(str(checkpoint), max_pixels=max_pixels)
+    style = Qwen25VLComputerUse()
+    image = Image.new("RGB", size, (30, 60, 90))
+    frame = backend.frame_for(*size)
+    assert frame == ModelFrame.for_image(*size, max_pixels=max_pixels)
+    completion = backend.complete(style.messages("Click OK", frame, image, []), frame)
+    assert completion.text == ANSWER
+    assert completion.frame == frame
+    assert completion.prompt_tokens is not None and completion.prompt_tokens > frame.visual_tokens
+    assert style.parse(completion.text) == [
+        Click(point=Point(x=658, y=364, space=CoordinateSpace.RESIZED))
+    ]
+
+
+def test_generation_is_deterministic_without_a_script(tmp_path: Path) -> None:
+    directory = build_tiny_qwen25vl(tmp_path / "free")
+    backend = TransformersBackend(str(directory), max_pixels=200_000, max_new_tokens=12)
+    frame = backend.frame_for(640, 480)
+    messages = Qwen25VLComputerUse().messages("x", frame, Image.new("RGB", (640, 480)), [])
+    first = backend.complete(messages, frame).text
+    assert backend.complete(messages, frame).text == first
+
+
+def test_a_processor_with_other_bounds_is_a_frame_mismatch(checkpoint: Path) -> None:
+    backend = TransformersBackend(str(checkpoint), max_pixels=1280 * 28 * 28)
+    backend.processor.image_processor.size = {"shortest_edge": 3136, "longest_edge": 500_000}
+    frame = backend.frame_for(1920, 1080)
+    messages = Qwen25VLComputerUse().messages("x", frame, Image.new("RGB", (1920, 1080)), [])
+    with pytest.raises(FrameMismatch, match="the model saw"):
+        backend.complete(messages, frame)
+
+
+def test_missing_model_directory_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="model directory not found"):
+        TransformersBackend(str(tmp_path / "nope"))
+    with pytest.raises(ConfigurationError, match="cannot load model"):
+        TransformersBackend(str(tmp_path))  # exists, but holds no checkpoint
+    with pytest.raises(ConfigurationError, match="min_pixels"):
+        TransformersBackend(str(tmp_path), min_pixels=10, max_pixels=5)
+
+
+def test_rescripting_changes_the_answer(tmp_path: Path) -> None:
+    directory = build_tiny_qwen25vl(tmp_path / "c", answer="first")
+    script_answer(directory, "second")
+    backend = TransformersBackend(str(directory), max_pixels=100_000)
+    frame = backend.frame_for(320, 240)
+    messages = Qwen25VLComputerUse().messages("x", frame, Image.new("RGB", (320, 240)), [])
+    assert backend.complete(messages, frame).text == "second"
