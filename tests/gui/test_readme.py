@@ -1,0 +1,68 @@
+"""The README's example runs as written (with the tiny model standing in for the Hub id), and
+.ci/run runs the README's test command."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.testing.tiny_qwen import build_tiny_qwen25vl
+from agent.testing.tk_app import TkApp
+from agent.trajectory import load_trajectory
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    install, test = blocks("bash")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert len(blocks("bash")) == 2
+    steps = [s.strip() for s in test.strip().split("&&")]
+    for step in steps:
+        if " install -y " in step:  # same packages; CI adds -qq
+            packages = step.split(" -y ")[1]
+            assert f"install -y -qq {packages}" in ci, step
+        else:
+            assert step.replace("sudo ", "$SUDO ") in ci, step
+    assert "torch==2.13.0" in test and "pytest" in steps[-1]
+    assert "gui-agent run" in install
+
+
+@pytest.mark.gui
+@pytest.mark.model
+def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
+    (example,) = blocks("python")
+    display = virtual_display(1920, 1080)
+    app = TkApp.launch(display.env, tmp_path / "app.json", x=1300, y=800)
+    try:
+        cx, cy = app.center("ok")
+        # the example caps at 1280*28*28: 1920x1080 -> 1316x728
+        point = [round(cx * 1316 / 1920), round(cy * 728 / 1080)]
+        answer = "\n".join(
+            "<tool_call>\n" + json.dumps({"name": "computer_use", "arguments": a}) + "\n</tool_call>"
+            for a in ({"action": "left_click", "coordinate": point},
+                      {"action": "terminate", "status": "success"})
+        )
+        model = build_tiny_qwen25vl(tmp_path / "model", answer=answer)
+        code = example.replace("Qwen/Qwen2.5-VL-3B-Instruct", str(model))
+        env = {**display.env, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[0].startswith("done 1 ")
+        app.wait_for(lambda s: s["clicks"]["ok"] == 1, 10, "the example's click")
+        assert load_trajectory(tmp_path / "runs" / "ok-button").meta.status == "done"
+    finally:
+        app.close()
