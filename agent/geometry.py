@@ -223,22 +223,25 @@ def _nearest(value: float) -> int:
     return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
 
 
-def to_screen(point: Point, frame: ModelFrame, monitor: Monitor) -> Point:
+def to_screen(point: Point, frame: ModelFrame, monitor: Monitor, *, clamp: bool = False) -> Point:
     """Convert a model-space point to a screen point on ``monitor``.
 
     Per axis: fraction of the model frame -> capture pixels -> / scale -> + monitor origin,
     rounded to the nearest unit. A point on the frame's far edge maps to the monitor's last unit.
-    Raises :class:`OutOfBounds` for a point outside the model frame.
+    A point outside the model frame raises :class:`OutOfBounds`, or with ``clamp`` is moved to
+    the nearest edge.
     """
     if point.space is CoordinateSpace.SCREEN:
         return point
-    if not frame.contains(point):
+    fx, fy = frame.fraction(point)
+    if clamp:
+        fx, fy = min(max(fx, 0.0), 1.0), min(max(fy, 0.0), 1.0)
+    elif not frame.contains(point):
         raise OutOfBounds(
             f"point ({point.x:g}, {point.y:g}) is outside the {frame.width}x{frame.height} image"
             if point.space is CoordinateSpace.RESIZED
             else f"point ({point.x:g}, {point.y:g}) is outside the {point.space.value} range"
         )
-    fx, fy = frame.fraction(point)
     sx = monitor.left + _nearest(fx * frame.source_width / monitor.scale)
     sy = monitor.top + _nearest(fy * frame.source_height / monitor.scale)
     sx = min(sx, monitor.left + monitor.width - 1)

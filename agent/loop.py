@@ -18,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from actions.executor import ActionResult, Executor, check_action
 from PIL.Image import Image
 
+from actions.executor import ActionResult, Executor, check_action
 from actions.schema import Action, Terminate, map_points
 from agent.chat import Message
 from agent.errors import Aborted, AgentError, ConfigurationError, ModelError
@@ -91,6 +91,7 @@ class Agent:
 
     ``out``: trajectory directory (None: nothing recorded). ``max_steps``: model calls at most.
     ``max_retries``: refused answers in a row that are fed back before the run fails.
+    ``clamp``: move points outside the image to its nearest edge instead of refusing them.
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class Agent:
         out: Path | str | None = None,
         max_steps: int = 15,
         max_retries: int = 2,
+        clamp: bool = False,
     ) -> None:
         if max_steps < 1 or max_retries < 0:
             raise ConfigurationError("max_steps must be >= 1 and max_retries >= 0")
@@ -113,6 +115,7 @@ class Agent:
         self.out = Path(out) if out is not None else None
         self.max_steps = max_steps
         self.max_retries = max_retries
+        self.clamp = clamp
 
     def run(self, instruction: str) -> RunResult:
         history = list(self.steps(instruction))
@@ -167,7 +170,11 @@ class Agent:
             min_pixels=self.backend.min_pixels,
             max_pixels=self.backend.max_pixels,
             monitor=MonitorRecord.of(self.screen.monitor),
-            settings={"max_steps": self.max_steps, "max_retries": self.max_retries},
+            settings={
+                "max_steps": self.max_steps,
+                "max_retries": self.max_retries,
+                "clamp": self.clamp,
+            },
             versions=library_versions(),
             started_at=now_iso(),
         )
@@ -237,7 +244,8 @@ class Agent:
             fields["parsed"] = parsed
             lap("parse")
             executed = [
-                map_points(a, lambda p: to_screen(p, completion.frame, monitor)) for a in parsed
+                map_points(a, lambda p: to_screen(p, completion.frame, monitor, clamp=self.clamp))
+                for a in parsed
             ]
             for action in executed:
                 check_action(action, monitor)

@@ -17,7 +17,14 @@ from PIL import Image
 from agent.errors import ConfigurationError
 from agent.geometry import Monitor
 
-__all__ = ["CaptureSource", "ImageScreen", "MonitorChoice", "Screen", "Screenshot"]
+__all__ = [
+    "CaptureSource",
+    "ImageScreen",
+    "MonitorChoice",
+    "Screen",
+    "Screenshot",
+    "detect_scale",
+]
 
 MonitorChoice = int | Literal["primary"]
 
@@ -30,6 +37,21 @@ class Screenshot:
     monitor: Monitor
     captured_at: float
     """time.time() when the capture was taken."""
+
+
+def detect_scale(captured: tuple[int, int], logical: tuple[int, int]) -> float:
+    """Physical pixels per screen unit, from a capture's size and the monitor's size in units.
+
+    2.0 on a Retina display, 1.25/1.5 on scaled Windows desktops, 1.0 on X11. Both axes must
+    agree (within the rounding of one pixel), else the capture is not of this monitor.
+    """
+    sx, sy = captured[0] / logical[0], captured[1] / logical[1]
+    if abs(sx - sy) * max(logical) > 1.5:
+        raise ConfigurationError(
+            f"capture {captured[0]}x{captured[1]} does not match monitor {logical[0]}x{logical[1]}"
+            f" (x scale {sx:.3f}, y scale {sy:.3f}); pass the scale explicitly"
+        )
+    return round(sx, 4)
 
 
 class CaptureSource(Protocol):
@@ -128,12 +150,16 @@ class Screen:
         """The chosen monitor; its scale is known after the first capture (or when given)."""
         return self._monitor_at(self._index, self._scale or 1.0)
 
+    def _grab(self, info: dict[str, Any]) -> Image.Image:
+        """The monitor's pixels as the platform captures them (physical pixels)."""
+        shot = self._sct.grab(info)
+        return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+
     def capture(self) -> Screenshot:
         info = self._infos[self._index]
-        shot = self._sct.grab(info)
-        image = Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+        image = self._grab(info)
         if self._scale is None:
-            self._scale = image.width / int(info["width"])
+            self._scale = detect_scale(image.size, (int(info["width"]), int(info["height"])))
         return Screenshot(image, self._monitor_at(self._index, self._scale), time.time())
 
     def close(self) -> None:

@@ -25,10 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from actions.executor import ActionResult
 from PIL.Image import Image
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.executor import ActionResult
 from actions.schema import Action
 from agent.errors import ConfigurationError, RunError
 from agent.geometry import ModelFrame, Monitor

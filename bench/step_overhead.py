@@ -54,7 +54,7 @@ def pct(values: Sequence[float], q: float) -> float:
 
 def click_answer(target: Point) -> str:
     args = {"action": "left_click", "coordinate": [round(target.x), round(target.y)]}
-    return f'<tool_call>\n{json.dumps({"name": "computer_use", "arguments": args})}\n</tool_call>'
+    return f"<tool_call>\n{json.dumps({'name': 'computer_use', 'arguments': args})}\n</tool_call>"
 
 
 def framework(steps: int, answer: str, out: Path) -> tuple[list[float], list[float]]:
@@ -63,8 +63,7 @@ def framework(steps: int, answer: str, out: Path) -> tuple[list[float], list[flo
 
     backend = ScriptedBackend(respond, max_pixels=MAX_PIXELS)
     with Screen() as screen, PyAutoGUIExecutor(settle_s=0.0) as executor:
-        agent = Agent(backend, Qwen25VLComputerUse(), executor, screen, out=out,
-                      max_steps=steps)
+        agent = Agent(backend, Qwen25VLComputerUse(), executor, screen, out=out, max_steps=steps)
         overhead, wall = [], []
         last = time.perf_counter()
         for step in agent.steps("Click the OK button"):
@@ -134,16 +133,23 @@ def main() -> None:
     ms = 1000.0
     print(f"step overhead at {WIDTH}x{HEIGHT}, {args.steps} steps each, scripted model")
     print(f"{'loop':<28}{'p50 ms':>10}{'p95 ms':>10}")
-    rows = [("framework (phases)", ours), ("framework (wall - model)", wall),
-            ("naive loop", theirs)]
+    rows = [
+        ("framework (phases)", ours),
+        ("framework (wall - model)", wall),
+        ("naive loop", theirs),
+    ]
     for name, values in rows:
         print(f"{name:<28}{statistics.median(values) * ms:>10.2f}{pct(values, 0.95) * ms:>10.2f}")
-    print(f"ratio naive/framework p50: {statistics.median(theirs) / statistics.median(wall):.1f}x"
-          f" (wall), {statistics.median(theirs) / statistics.median(ours):.1f}x (phases)")
+    print(
+        f"ratio naive/framework p50: {statistics.median(theirs) / statistics.median(wall):.1f}x"
+        f" (wall), {statistics.median(theirs) / statistics.median(ours):.1f}x (phases)"
+    )
     print(f"OK button clicks seen by the app: {clicks} of {2 * args.steps}")
-    print(f"backend input resize (not in the loop's overhead): "
-          f"{WIDTH}x{HEIGHT}->{frame.width}x{frame.height} {resize_reduced * ms:.1f} ms, "
-          f"->{default_frame.width}x{default_frame.height} {resize_default * ms:.1f} ms")
+    print(
+        f"backend input resize (not in the loop's overhead): "
+        f"{WIDTH}x{HEIGHT}->{frame.width}x{frame.height} {resize_reduced * ms:.1f} ms, "
+        f"->{default_frame.width}x{default_frame.height} {resize_default * ms:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

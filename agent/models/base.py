@@ -32,6 +32,8 @@ class Backend(Protocol):
     model: str
     min_pixels: int
     max_pixels: int
+    factor: int
+    """Side multiple of the resized image (28 for Qwen2/2.5-VL, 32 for Qwen3-VL)."""
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         """The frame a ``width`` x ``height`` capture becomes for this model."""

@@ -1,4 +1,5 @@
-"""Qwen2.5-VL through transformers, on a GPU or the CPU.
+"""Qwen-VL checkpoints (Qwen2.5-VL first; Qwen2-VL, UI-TARS, Qwen3-VL alike) through
+transformers, on a GPU or the CPU.
 
 The backend owns the frame: captures are resized with :func:`agent.geometry.smart_resize` under
 the backend's ``min_pixels``/``max_pixels`` before the processor sees them, and the processor is
@@ -45,7 +46,11 @@ def to_hf_conversation(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 class TransformersBackend:
-    """A Qwen2.5-VL checkpoint (Hub id or local directory) run with transformers."""
+    """A Qwen-VL checkpoint (Hub id or local directory) run with transformers.
+
+    ``factor``: the side multiple the caller's style expects (28 for Qwen2/2.5-VL, 32 for
+    Qwen3-VL); the checkpoint's own (patch size x merge size) must match it.
+    """
 
     def __init__(
         self,
@@ -58,12 +63,14 @@ class TransformersBackend:
         max_new_tokens: int = 256,
         sample: bool = False,
         generation_kwargs: dict[str, Any] | None = None,
+        factor: int = IMAGE_FACTOR,
     ) -> None:
         if min_pixels > max_pixels:
             raise ConfigurationError(f"min_pixels {min_pixels} exceeds max_pixels {max_pixels}")
         if _looks_like_path(model) and not Path(model).expanduser().is_dir():
             raise ConfigurationError(f"model directory not found: {model}")
         self.model = model
+        self.factor = factor  # checked against the checkpoint's processor after loading
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self.max_new_tokens = max_new_tokens
@@ -91,7 +98,7 @@ class TransformersBackend:
         source = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self.model
         try:
             self.processor: Any = library.AutoProcessor.from_pretrained(source)
-            self.net: Any = library.Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            self.net: Any = library.AutoModelForImageTextToText.from_pretrained(
                 source, dtype=torch_dtype
             ).to(device)
         except (OSError, ValueError) as exc:
@@ -107,10 +114,11 @@ class TransformersBackend:
         for name, value in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)):
             if name in vars(image_processor):
                 setattr(image_processor, name, value)
-        self._factor = int(image_processor.patch_size) * int(image_processor.merge_size)
-        if self._factor != IMAGE_FACTOR:
+        factor = int(image_processor.patch_size) * int(image_processor.merge_size)
+        if factor != self.factor:
             raise ConfigurationError(
-                f"{self.model}: patch_size*merge_size is {self._factor}, Qwen2.5-VL uses 28"
+                f"{self.model} resizes images to multiples of {factor}, but the style expects "
+                f"{self.factor}: choose the style of this model's family"
             )
         config = copy.deepcopy(self.net.generation_config)
         if not sample:
@@ -122,7 +130,11 @@ class TransformersBackend:
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         return ModelFrame.for_image(
-            width, height, min_pixels=self.min_pixels, max_pixels=self.max_pixels
+            width,
+            height,
+            min_pixels=self.min_pixels,
+            max_pixels=self.max_pixels,
+            factor=self.factor,
         )
 
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:

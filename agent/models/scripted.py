@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from agent.chat import Message
 from agent.errors import BackendError
-from agent.geometry import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
+from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
 from agent.models.base import Completion
 
 __all__ = ["ScriptedBackend"]
@@ -29,8 +29,10 @@ class ScriptedBackend:
         model: str = "scripted",
         min_pixels: int = QWEN_MIN_PIXELS,
         max_pixels: int = QWEN_MAX_PIXELS,
+        factor: int = IMAGE_FACTOR,
     ) -> None:
         self.model = model
+        self.factor = factor
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self._answers = answers
@@ -38,7 +40,11 @@ class ScriptedBackend:
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         return ModelFrame.for_image(
-            width, height, min_pixels=self.min_pixels, max_pixels=self.max_pixels
+            width,
+            height,
+            min_pixels=self.min_pixels,
+            max_pixels=self.max_pixels,
+            factor=self.factor,
         )
 
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:

@@ -1,4 +1,11 @@
-"""What a style is: a prompt, a parser and the coordinate space its answers are in."""
+"""What a style is: a prompt, a parser and the coordinate space its answers are in.
+
+A style serves two uses: the agent loop (:meth:`Style.messages` and :meth:`Style.parse`, any
+action) and grounding (:meth:`Style.grounding_messages` and :meth:`Style.locate`, one element:
+a point and, where the model gives one, a box). It also declares the image grid of its model
+family (``factor``: patch size x merge size) and the family's default pixel bounds, which the
+backend uses to resize captures exactly as the family's own pipeline does.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,9 @@ from PIL.Image import Image
 
 from actions.schema import Action
 from agent.chat import Message
-from agent.geometry import CoordinateSpace, ModelFrame
+from agent.geometry import CoordinateSpace, ModelFrame, Point
 
-__all__ = ["PastStep", "Style"]
+__all__ = ["Location", "PastStep", "Style"]
 
 
 @dataclass(frozen=True)
@@ -25,11 +32,27 @@ class PastStep:
     """The screenshot the step was decided on (used when the style shows past screenshots)."""
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where a grounding answer points, in the style's coordinate space."""
+
+    point: Point
+    """The point to click; for a box, its centre."""
+    box: tuple[Point, Point] | None = None
+    """Top-left and bottom-right corners, when the model answered with a box."""
+
+
 class Style(Protocol):
     """Prompt + parser + coordinate space of one model family. Stateless."""
 
     name: str
     space: CoordinateSpace
+    factor: int
+    """Side multiple of the resized image: patch size x spatial merge (28 for Qwen2/2.5-VL)."""
+    min_pixels: int
+    """The family's default lower pixel bound."""
+    max_pixels: int
+    """The family's default upper pixel bound."""
 
     def messages(
         self,
@@ -48,4 +71,14 @@ class Style(Protocol):
 
     def render(self, action: Action) -> str:
         """``action`` (in this style's space) written the way the model writes it."""
+        ...
+
+    def grounding_messages(
+        self, instruction: str, frame: ModelFrame, screenshot: Image
+    ) -> list[Message]:
+        """The chat asking where one element is (the family's grounding prompt)."""
+        ...
+
+    def locate(self, text: str) -> Location:
+        """The point (and box) a grounding answer gives. Raises ParseError."""
         ...

@@ -27,11 +27,19 @@ from actions.schema import (
     Terminate,
     TypeText,
     Wait,
+    points_of,
 )
 from agent.chat import Message
 from agent.errors import ParseError
-from agent.geometry import CoordinateSpace, ModelFrame, Point
-from agent.styles.base import PastStep
+from agent.geometry import (
+    IMAGE_FACTOR,
+    QWEN_MAX_PIXELS,
+    QWEN_MIN_PIXELS,
+    CoordinateSpace,
+    ModelFrame,
+    Point,
+)
+from agent.styles.base import Location, PastStep
 from agent.styles.jsontext import extract_objects, loads_lenient
 
 __all__ = ["QWEN25VL_ACTIONS", "Qwen25VLComputerUse", "computer_use_tool"]
@@ -145,6 +153,9 @@ class Qwen25VLComputerUse:
 
     name = "qwen25vl"
     space = CoordinateSpace.RESIZED
+    factor = IMAGE_FACTOR
+    min_pixels = QWEN_MIN_PIXELS
+    max_pixels = QWEN_MAX_PIXELS
 
     def __init__(self, history_images: int = 0) -> None:
         if history_images < 0:
@@ -184,6 +195,20 @@ class Qwen25VLComputerUse:
             query += f"\nYour previous answer was not carried out: {feedback} Answer again."
         chat.append(Message("user", (query, screenshot)))
         return chat
+
+    def grounding_messages(
+        self, instruction: str, frame: ModelFrame, screenshot: Image
+    ) -> list[Message]:
+        """Grounding with Qwen2.5-VL uses the same computer-use prompt (as the ScreenSpot-Pro
+        harness does) and reads the point of the first pointing action."""
+        return self.messages(instruction, frame, screenshot, [])
+
+    def locate(self, text: str) -> Location:
+        for action in self.parse(text):
+            point = next(iter(points_of(action)), None)
+            if point is not None:
+                return Location(point)
+        raise ParseError("the answer has no coordinate; answer with an action at the element")
 
     # -- parser ---------------------------------------------------------------------------
     def parse(self, text: str) -> list[Action]:

@@ -38,18 +38,28 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen25vl(tmp_path_factory.mktemp("model") / "Qwen2.5-VL-tiny")
 
 
-def gui_agent(display: VirtualDisplay, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**display.env, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], env=env, text=True,
-                          capture_output=True, timeout=timeout)
+def gui_agent(
+    display: VirtualDisplay, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    env = {**display.env, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.parametrize("max_pixels", [DEFAULT_MAX, REDUCED_MAX], ids=["default", "reduced"])
-@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080), (2560, 1440), (3840, 2160)],
-                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "size", [(1366, 768), (1920, 1080), (2560, 1440), (3840, 2160)], ids=lambda s: f"{s[0]}x{s[1]}"
+)
 def test_the_click_lands_on_the_button(
-    virtual_display: Any, checkpoint: Path, tmp_path: Path, size: tuple[int, int],
+    virtual_display: Any,
+    checkpoint: Path,
+    tmp_path: Path,
+    size: tuple[int, int],
     max_pixels: int,
 ) -> None:
     width, height = size
@@ -61,10 +71,23 @@ def test_the_click_lands_on_the_button(
         frame = ModelFrame.for_image(width, height, max_pixels=max_pixels)
         seen = to_model(Point.screen(cx, cy), frame, Monitor(1, 0, 0, width, height))
         target = [round(seen.x), round(seen.y)]  # the model answers whole resized pixels
-        script_answer(checkpoint, call({"action": "left_click", "coordinate": target}) + "\n" + DONE)
+        script_answer(
+            checkpoint, call({"action": "left_click", "coordinate": target}) + "\n" + DONE
+        )
         out = tmp_path / "run"
-        done = gui_agent(display, "run", "Click the OK button", "--model", str(checkpoint),
-                         "--max-pixels", str(max_pixels), "--out", str(out), "--settle", "0.05")
+        done = gui_agent(
+            display,
+            "run",
+            "Click the OK button",
+            "--model",
+            str(checkpoint),
+            "--max-pixels",
+            str(max_pixels),
+            "--out",
+            str(out),
+            "--settle",
+            "0.05",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "step 1: click" in done.stdout and "| done" in done.stdout
         state = app.wait_for(lambda s: s["clicks"]["ok"] >= 1, 10, "the OK button clicked")
@@ -77,7 +100,10 @@ def test_the_click_lands_on_the_button(
         assert executed is not None
         assert math.dist(executed.xy(), (cx, cy)) <= 2
         x, y, w, h = app.widget("ok")
-        assert x <= state["last_click"]["x_root"] < x + w and y <= state["last_click"]["y_root"] < y + h
+        assert (
+            x <= state["last_click"]["x_root"] < x + w
+            and y <= state["last_click"]["y_root"] < y + h
+        )
         assert trajectory.meta.status == "done" and trajectory.meta.max_pixels == max_pixels
     finally:
         app.close()
@@ -90,11 +116,27 @@ def test_typing_unicode_and_a_key_combo_reach_the_app(
     app = TkApp.launch(display.env, tmp_path / "app.json", x=500, y=400)
     try:
         text = "héllo 東京 <x> & Grüße"
-        script_answer(checkpoint, call({"action": "type", "text": text}) + "\n"
-                      + call({"action": "key", "keys": ["ctrl", "a"]}) + "\n" + DONE)
-        done = gui_agent(display, "run", "Type a greeting", "--model", str(checkpoint),
-                         "--max-pixels", str(REDUCED_MAX), "--out", str(tmp_path / "run"),
-                         "--settle", "0.05")
+        script_answer(
+            checkpoint,
+            call({"action": "type", "text": text})
+            + "\n"
+            + call({"action": "key", "keys": ["ctrl", "a"]})
+            + "\n"
+            + DONE,
+        )
+        done = gui_agent(
+            display,
+            "run",
+            "Type a greeting",
+            "--model",
+            str(checkpoint),
+            "--max-pixels",
+            str(REDUCED_MAX),
+            "--out",
+            str(tmp_path / "run"),
+            "--settle",
+            "0.05",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         state = app.wait_for(lambda s: "Control-a" in s["keys"], 10, "ctrl+a seen by the app")
         assert state["entry_text"] == text
@@ -108,8 +150,19 @@ def test_malformed_output_fails_cleanly_with_a_complete_trajectory(
     display = virtual_display(1366, 768)
     script_answer(checkpoint, "I would click the OK button at (120, 40).")
     out = tmp_path / "run"
-    done = gui_agent(display, "run", "Click OK", "--model", str(checkpoint), "--max-pixels",
-                     str(REDUCED_MAX), "--out", str(out), "--max-retries", "2")
+    done = gui_agent(
+        display,
+        "run",
+        "Click OK",
+        "--model",
+        str(checkpoint),
+        "--max-pixels",
+        str(REDUCED_MAX),
+        "--out",
+        str(out),
+        "--max-retries",
+        "2",
+    )
     assert done.returncode == 1
     assert done.stdout.count("refused: ParseError") == 3
     assert done.stdout.strip().splitlines()[-1].startswith("failed:")
@@ -132,7 +185,9 @@ def test_configuration_errors_are_one_line(virtual_display: Any, tmp_path: Path)
     assert bad_monitor.returncode == 2 and "no monitor 7" in bad_monitor.stderr
     no_display = subprocess.run(
         [sys.executable, "-m", "agent.cli", "run", "x", "--model", "m"],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, text=True, capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        text=True,
+        capture_output=True,
         timeout=120,
     )
     assert no_display.returncode == 2, no_display.stderr

@@ -50,16 +50,30 @@ def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
         # the example caps at 1280*28*28: 1920x1080 -> 1316x728
         point = [round(cx * 1316 / 1920), round(cy * 728 / 1080)]
         answer = "\n".join(
-            "<tool_call>\n" + json.dumps({"name": "computer_use", "arguments": a}) + "\n</tool_call>"
-            for a in ({"action": "left_click", "coordinate": point},
-                      {"action": "terminate", "status": "success"})
+            "<tool_call>\n"
+            + json.dumps({"name": "computer_use", "arguments": a})
+            + "\n</tool_call>"
+            for a in (
+                {"action": "left_click", "coordinate": point},
+                {"action": "terminate", "status": "success"},
+            )
         )
         model = build_tiny_qwen25vl(tmp_path / "model", answer=answer)
         code = example.replace("Qwen/Qwen2.5-VL-3B-Instruct", str(model))
-        env = {**display.env, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": str(ROOT)}
-        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, text=True,
-                              capture_output=True, timeout=300)
+        env = {
+            **display.env,
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[0].startswith("done 1 ")
         app.wait_for(lambda s: s["clicks"]["ok"] == 1, 10, "the example's click")

@@ -29,8 +29,13 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     "size,max_pixels",
-    [((1366, 768), 12845056), ((1920, 1080), 1280 * 28 * 28), ((2560, 1440), 600_000),
-     ((300, 40), 12845056), ((4000, 200), 256 * 28 * 28)],
+    [
+        ((1366, 768), 12845056),
+        ((1920, 1080), 1280 * 28 * 28),
+        ((2560, 1440), 600_000),
+        ((300, 40), 12845056),
+        ((4000, 200), 256 * 28 * 28),
+    ],
 )
 def test_answer_and_frame(checkpoint: Path, size: tuple[int, int], max_pixels: int) -> None:
     backend = TransformersBackend(str(checkpoint), max_pixels=max_pixels)

@@ -14,7 +14,6 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
-
 from PIL import Image, ImageDraw  # noqa: E402
 
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402

@@ -23,8 +23,36 @@ prepare_torchvision()
 import qwen_vl_utils.vision_process as qvu  # noqa: E402
 from transformers.models.qwen2_vl import image_processing_qwen2_vl as hf  # noqa: E402
 
-SIDES = [1, 5, 27, 28, 29, 41, 55, 56, 100, 200, 333, 720, 768, 1000, 1024, 1080, 1200,
-         1366, 1440, 1600, 1920, 2160, 2560, 3000, 3840, 4000, 5120, 7680]
+SIDES = [
+    1,
+    5,
+    27,
+    28,
+    29,
+    41,
+    55,
+    56,
+    100,
+    200,
+    333,
+    720,
+    768,
+    1000,
+    1024,
+    1080,
+    1200,
+    1366,
+    1440,
+    1600,
+    1920,
+    2160,
+    2560,
+    3000,
+    3840,
+    4000,
+    5120,
+    7680,
+]
 BOUNDS = [
     (4 * 28 * 28, QWEN_MAX_PIXELS),  # qwen-vl-utils / official checkpoints
     (4 * 28 * 28, 1280 * 28 * 28),  # transformers class default, cookbooks
@@ -170,8 +198,9 @@ def test_model_screen_model_round_trip_within_a_pixel(
         return
     frame = ModelFrame.for_image(width, height, max_pixels=1280 * 28 * 28)
     monitor = Monitor(1, 0, 0, width, height)
-    screen = to_screen(Point(x=x * frame.width, y=y * frame.height, space="resized_px"), frame,
-                       monitor)
+    screen = to_screen(
+        Point(x=x * frame.width, y=y * frame.height, space="resized_px"), frame, monitor
+    )
     back = to_model(screen, frame, monitor)
     again = to_screen(back, frame, monitor)
     assert abs(again.x - screen.x) <= 1 and abs(again.y - screen.y) <= 1

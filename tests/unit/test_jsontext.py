@@ -40,4 +40,7 @@ def test_fences_and_objects() -> None:
     assert strip_fences("before ```python\nx\n``` after") == "x"
     assert strip_fences("plain") == "plain"
     assert extract_objects('a {"x": "}"} b {"y": {"z": 1}} c {"open": [') == [
-        '{"x": "}"}', '{"y": {"z": 1}}', '{"open": [']
+        '{"x": "}"}',
+        '{"y": {"z": 1}}',
+        '{"open": [',
+    ]

@@ -57,12 +57,19 @@ def test_click_then_done_is_recorded_completely(tmp_path: Path) -> None:
     result = agent.run("Click the OK button")
     assert (result.status, result.steps, result.ok) == ("done", 2, True)
     # 1920x1080 -> 1316x728: (658, 364) is the centre of the screen
-    assert [a for a, _ in executor.calls] == [Click(point=Point.screen(960, 540)),
-                                                Terminate(status="success")]
+    assert [a for a, _ in executor.calls] == [
+        Click(point=Point.screen(960, 540)),
+        Terminate(status="success"),
+    ]
     trajectory = load_trajectory(tmp_path / "run")
     assert not trajectory.truncated
     meta = trajectory.meta
-    assert (meta.status, meta.steps, meta.instruction, meta.style) == ("done", 2, "Click the OK button", "qwen25vl")
+    assert (meta.status, meta.steps, meta.instruction, meta.style) == (
+        "done",
+        2,
+        "Click the OK button",
+        "qwen25vl",
+    )
     assert (meta.min_pixels, meta.max_pixels) == (3136, 1280 * 28 * 28)
     assert meta.monitor.width == 1920 and "pydantic" in meta.versions
     first, second = trajectory.steps
@@ -71,8 +78,15 @@ def test_click_then_done_is_recorded_completely(tmp_path: Path) -> None:
     assert first.parsed == [Click(point=Point(x=658, y=364, space=CoordinateSpace.RESIZED))]
     assert first.executed == [Click(point=Point.screen(960, 540))]
     assert first.results[0].ok and first.error is None
-    assert set(first.timings) >= {"capture", "preprocess", "model", "parse", "convert",
-                                  "execute", "record"}
+    assert set(first.timings) >= {
+        "capture",
+        "preprocess",
+        "model",
+        "parse",
+        "convert",
+        "execute",
+        "record",
+    }
     assert "The screen's resolution is 1316x728." in str(first.prompt[0].content[0])
     assert first.prompt[1].content[1] == {"image": "step_0000.png"}
     for step in trajectory.steps:
@@ -125,8 +139,13 @@ def test_backend_failure_ends_as_error_with_the_step_recorded(tmp_path: Path) ->
     def broken(messages: Sequence[Message], frame: ModelFrame) -> str:
         raise BackendError("server said 503")
 
-    agent = Agent(ScriptedBackend(broken), Qwen25VLComputerUse(), DryRunExecutor(),
-                  ImageScreen(desktop()), out=tmp_path / "run")
+    agent = Agent(
+        ScriptedBackend(broken),
+        Qwen25VLComputerUse(),
+        DryRunExecutor(),
+        ImageScreen(desktop()),
+        out=tmp_path / "run",
+    )
     result = agent.run("x")
     assert result.status == "error" and "503" in (result.message or "")
     trajectory = load_trajectory(tmp_path / "run")
@@ -139,8 +158,13 @@ class FailSafeExecutor(DryRunExecutor):
 
 
 def test_fail_safe_aborts_cleanly(tmp_path: Path) -> None:
-    agent = Agent(ScriptedBackend([CLICK]), Qwen25VLComputerUse(), FailSafeExecutor(),
-                  ImageScreen(desktop()), out=tmp_path / "run")
+    agent = Agent(
+        ScriptedBackend([CLICK]),
+        Qwen25VLComputerUse(),
+        FailSafeExecutor(),
+        ImageScreen(desktop()),
+        out=tmp_path / "run",
+    )
     result = agent.run("x")
     assert result.status == "aborted"
     assert load_trajectory(tmp_path / "run").meta.status == "aborted"

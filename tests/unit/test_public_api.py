@@ -22,15 +22,19 @@ def test_all_is_complete_and_sorted(package: ModuleType) -> None:
     if declared is not None:  # lazy exports: the table and __all__ name the same things
         assert set(declared) == set(exported)
     public = {
-        name for name, value in vars(package).items()
-        if not name.startswith("_") and not isinstance(value, ModuleType)
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_")
+        and not isinstance(value, ModuleType)
         and name not in ("annotations", "importlib", "Any")
     }
     assert public <= set(exported)
 
 
 def test_importing_does_not_load_torch_or_pyautogui() -> None:
-    code = ("import sys, agent, actions; "
-            "print(sorted(m for m in ('torch', 'transformers', 'pyautogui') if m in sys.modules))")
+    code = (
+        "import sys, agent, actions; "
+        "print(sorted(m for m in ('torch', 'transformers', 'pyautogui') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -17,7 +17,9 @@ PEERS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "peer_o
 
 
 def call(args: dict[str, object]) -> str:
-    return "<tool_call>\n" + json.dumps({"name": "computer_use", "arguments": args}) + "\n</tool_call>"
+    return (
+        "<tool_call>\n" + json.dumps({"name": "computer_use", "arguments": args}) + "\n</tool_call>"
+    )
 
 
 def rp(x: float, y: float) -> Point:
@@ -38,8 +40,10 @@ def rp(x: float, y: float) -> Point:
         ({"action": "key", "keys": "ctrl+shift+t"}, KeyPress(keys=("ctrl", "shift", "t"))),
         ({"action": "type", "text": "Grüße <東京>"}, TypeText(text="Grüße <東京>")),
         ({"action": "scroll", "pixels": -5}, Scroll(direction="down", amount=5)),
-        ({"action": "scroll", "pixels": 3, "coordinate": [4, 4]},
-         Scroll(direction="up", amount=3, point=rp(4, 4))),
+        (
+            {"action": "scroll", "pixels": 3, "coordinate": [4, 4]},
+            Scroll(direction="up", amount=3, point=rp(4, 4)),
+        ),
         ({"action": "wait", "time": 2}, Wait(seconds=2)),
         ({"action": "terminate", "status": "success"}, Terminate(status="success")),
         ({"action": "terminate", "status": "failure"}, Terminate(status="failure")),
@@ -87,14 +91,22 @@ def test_tolerated_malformations(text: str) -> None:
 
 
 def test_several_calls_in_one_answer_keep_their_order() -> None:
-    text = call({"action": "left_click", "coordinate": [1, 2]}) + "\n" + call(
-        {"action": "type", "text": "hi"}
-    ) + call({"action": "terminate", "status": "success"})
-    assert STYLE.parse(text) == [Click(point=rp(1, 2)), TypeText(text="hi"),
-                                 Terminate(status="success")]
+    text = (
+        call({"action": "left_click", "coordinate": [1, 2]})
+        + "\n"
+        + call({"action": "type", "text": "hi"})
+        + call({"action": "terminate", "status": "success"})
+    )
+    assert STYLE.parse(text) == [
+        Click(point=rp(1, 2)),
+        TypeText(text="hi"),
+        Terminate(status="success"),
+    ]
     # the second tag opens before the first one closed
-    text = '<tool_call>{"arguments": {"action": "wait", "time": 1}}<tool_call>' + call(
-        {"action": "terminate", "status": "failure"})[11:]
+    text = (
+        '<tool_call>{"arguments": {"action": "wait", "time": 1}}<tool_call>'
+        + call({"action": "terminate", "status": "failure"})[11:]
+    )
     assert STYLE.parse(text) == [Wait(seconds=1), Terminate(status="failure")]
 
 
@@ -111,8 +123,10 @@ def test_several_calls_in_one_answer_keep_their_order() -> None:
         (call({"action": "type"}), "bad arguments for type"),
         (call({"action": "terminate", "status": "maybe"}), "status must be"),
         ("<tool_call>[1, 2]</tool_call>", "must be a JSON object"),
-        ('<tool_call>{"name": "x", "arguments": {"action": "__import__(\'os\')"}}</tool_call>',
-         "unknown action"),
+        (
+            '<tool_call>{"name": "x", "arguments": {"action": "__import__(\'os\')"}}</tool_call>',
+            "unknown action",
+        ),
     ],
 )
 def test_unusable_answers_say_why(text: str, reason: str) -> None:
@@ -150,11 +164,21 @@ def test_prompt_states_the_resized_resolution_and_the_official_wording() -> None
     assert system.startswith("You are a helpful assistant.\n\n# Tools\n")
     assert "The screen's resolution is 1316x728." in system
     assert '"name": "computer_use"' in system
-    assert "<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}" in system
+    assert '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}' in system
     tool = json.loads(system.split("<tools>\n")[1].split("\n</tools>")[0])
     assert tool["function"]["parameters"]["properties"]["action"]["enum"] == [
-        "key", "type", "mouse_move", "left_click", "left_click_drag", "right_click",
-        "middle_click", "double_click", "scroll", "wait", "terminate"]
+        "key",
+        "type",
+        "mouse_move",
+        "left_click",
+        "left_click_drag",
+        "right_click",
+        "middle_click",
+        "double_click",
+        "scroll",
+        "wait",
+        "terminate",
+    ]
     assert [m.role for m in chat] == ["system", "user"]
     assert chat[1].text == "The user query: Click the OK button"
     assert chat[1].images == [image]
@@ -163,18 +187,29 @@ def test_prompt_states_the_resized_resolution_and_the_official_wording() -> None
 def test_history_is_task_progress_text_and_optional_screenshots() -> None:
     frame = ModelFrame.for_image(800, 600)
     old = [Image.new("RGB", (800, 600), c) for c in ("red", "green", "blue")]
-    past = [PastStep((Click(point=rp(1, 2)),), old[0]), PastStep((TypeText(text="a"),), old[1]),
-            PastStep((KeyPress(keys=("ctrl", "s")),), old[2])]
+    past = [
+        PastStep((Click(point=rp(1, 2)),), old[0]),
+        PastStep((TypeText(text="a"),), old[1]),
+        PastStep((KeyPress(keys=("ctrl", "s")),), old[2]),
+    ]
     now = Image.new("RGB", (800, 600))
     chat = STYLE.messages("Save", frame, now, past, feedback="OutOfBounds: too far")
     query = chat[-1].text
-    assert query.startswith("The user query: Save\nTask progress (You have done the following "
-                            "operation on the current device): Step 1: {")
+    assert query.startswith(
+        "The user query: Save\nTask progress (You have done the following "
+        "operation on the current device): Step 1: {"
+    )
     assert '"action": "left_click", "coordinate": [1, 2]' in query
     assert "Step 3: " in query and "OutOfBounds: too far" in query
     assert [m.role for m in chat] == ["system", "user"]
     with_images = Qwen25VLComputerUse(history_images=2).messages("Save", frame, now, past)
-    assert [m.role for m in with_images] == ["system", "user", "assistant", "user", "assistant",
-                                             "user"]
+    assert [m.role for m in with_images] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
     assert with_images[1].images == [old[1]] and with_images[3].images == [old[2]]
     assert "<tool_call>" in with_images[2].text
