@@ -88,9 +88,19 @@ class ImageScreen:
 
 
 class Screen:
-    """Captures one monitor. Not thread-safe: use it from the thread that created it."""
+    """Captures one monitor. Not thread-safe: use it from the thread that created it.
 
-    def __init__(self, monitor: MonitorChoice = "primary", scale: float | None = None) -> None:
+    ``scale`` overrides the measured physical pixels per screen unit; ``display`` picks an X
+    display other than ``$DISPLAY`` (X11 only).
+    """
+
+    def __init__(
+        self,
+        monitor: MonitorChoice = "primary",
+        scale: float | None = None,
+        *,
+        display: str | None = None,
+    ) -> None:
         try:
             import mss
             import mss.exception
@@ -98,7 +108,7 @@ class Screen:
             raise ConfigurationError(f"mss is not installed: {exc}") from exc
         try:
             factory: Any = getattr(mss, "MSS", None) or mss.mss  # mss.mss is deprecated in 10.2
-            self._sct: Any = factory()
+            self._sct: Any = factory(display=display) if display else factory()
             infos: list[dict[str, Any]] = list(self._sct.monitors)
         except (mss.exception.ScreenShotError, KeyError, OSError) as exc:
             raise ConfigurationError(
