@@ -61,8 +61,10 @@ def _nearest(value: float) -> int:
 
 def _screen_xy(point: Point, what: str, monitor: Monitor) -> tuple[int, int]:
     if point.space is not CoordinateSpace.SCREEN:
-        raise OutOfBounds(f"{what} is in {point.space.value} coordinates, but actions are executed "
-                          f"in screen pixels: convert it with agent.geometry.to_screen first")
+        raise OutOfBounds(
+            f"{what} is in {point.space.value} coordinates, but actions are executed "
+            f"in screen pixels: convert it with agent.geometry.to_screen first"
+        )
     if not (math.isfinite(point.x) and math.isfinite(point.y)):
         raise OutOfBounds(f"{what} ({point.x}, {point.y}) is not a finite point")
     x, y = _nearest(point.x), _nearest(point.y)
@@ -70,7 +72,8 @@ def _screen_xy(point: Point, what: str, monitor: Monitor) -> tuple[int, int]:
         raise OutOfBounds(
             f"{what} ({point.x:g}, {point.y:g}) is outside the screen ({monitor.describe()}): "
             f"x must be in [{monitor.left}, {monitor.left + monitor.width - 1}] and y in "
-            f"[{monitor.top}, {monitor.top + monitor.height - 1}]")
+            f"[{monitor.top}, {monitor.top + monitor.height - 1}]"
+        )
     return x, y
 
 
@@ -134,8 +137,9 @@ def _import_pyautogui(display: str | None) -> Any:
     except Exception as exc:
         if isinstance(exc, KeyError):
             raise ConfigurationError(_NO_DISPLAY) from exc
-        raise ConfigurationError(f"pyautogui cannot use display {display!r}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+        raise ConfigurationError(
+            f"pyautogui cannot use display {display!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     for name in ("pyscreeze", "mouseinfo"):  # close the pipes they leave open at import
         proc = getattr(sys.modules.get(name), "whichProc", None)
         for pipe in (proc.stdout, proc.stderr) if proc is not None else ():
@@ -167,8 +171,9 @@ def _bind_pyautogui(display: str | None) -> Any:
             with _x_connect(display):
                 importlib.reload(x11)  # new connection and keyboard map, from $DISPLAY
         except Exception as exc:
-            raise ConfigurationError(f"pyautogui cannot use display {display!r}: "
-                                     f"{type(exc).__name__}: {exc}") from exc
+            raise ConfigurationError(
+                f"pyautogui cannot use display {display!r}: {type(exc).__name__}: {exc}"
+            ) from exc
         if mouseinfo is not None:
             setattr(mouseinfo, "_display", x11._display)  # noqa: B010
         for conn in old.values():
@@ -191,10 +196,16 @@ class PyAutoGUIExecutor:
     unmaps the characters added to the keyboard map.
     """
 
-    def __init__(self, settle_s: float = 0.05,
-                 type_with: Literal["auto", "xdotool", "pyautogui"] = "auto", *,
-                 display: str | None = None, type_delay_ms: int = 2, drag_steps: int = 10,
-                 drag_step_s: float = 0.005) -> None:
+    def __init__(
+        self,
+        settle_s: float = 0.05,
+        type_with: Literal["auto", "xdotool", "pyautogui"] = "auto",
+        *,
+        display: str | None = None,
+        type_delay_ms: int = 2,
+        drag_steps: int = 10,
+        drag_step_s: float = 0.005,
+    ) -> None:
         if min(settle_s, type_delay_ms, drag_step_s) < 0 or drag_steps < 1:
             raise ConfigurationError("settle_s, type_delay_ms, drag_step_s >= 0, drag_steps >= 1")
         if type_with not in ("auto", "xdotool", "pyautogui"):
@@ -266,8 +277,10 @@ class PyAutoGUIExecutor:
         try:
             for i in range(1, self.drag_steps + 1):  # several motion events: X apps see a drag
                 f = i / self.drag_steps
-                pg.moveTo(_nearest(start[0] + (end[0] - start[0]) * f),
-                          _nearest(start[1] + (end[1] - start[1]) * f))
+                pg.moveTo(
+                    _nearest(start[0] + (end[0] - start[0]) * f),
+                    _nearest(start[1] + (end[1] - start[1]) * f),
+                )
                 time.sleep(self.drag_step_s)
         finally:  # always release, even when the fail-safe fired mid-drag
             pg.FAILSAFE = False
@@ -290,8 +303,10 @@ class PyAutoGUIExecutor:
         for key in (set(text) - {"\n"}) if text is not None else keys:
             # pyautogui silently skips unmapped keys, and on X11 presses shift with "<" -> ">"
             if (_X11 and key == "<") or mapping.get(key if len(key) == 1 else key.lower()) is None:
-                raise ExecutionError(f"pyautogui cannot type {key!r} on this platform; use "
-                                     "type_with='xdotool' on X11")
+                raise ExecutionError(
+                    f"pyautogui cannot type {key!r} on this platform; use "
+                    "type_with='xdotool' on X11"
+                )
         pg.write(text) if text is not None else pg.hotkey(*keys)  # "\n" presses Return
 
     def close(self) -> None:
@@ -304,6 +319,10 @@ class PyAutoGUIExecutor:
     def __enter__(self) -> PyAutoGUIExecutor:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

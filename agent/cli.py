@@ -3,21 +3,29 @@
 ``gui-agent run INSTRUCTION --model MODEL`` drives the desktop until the model terminates or the
 budget ends; one progress line per step; exit code 0 only when the task ended with success
 (1: failed, out of steps, aborted or error; 2: bad usage or configuration). Errors are one line.
+``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
+
+Environment variables are read here and nowhere else: the API key of the OpenAI-compatible
+backend (``--api-key-env``, default ``OPENAI_API_KEY``), never written to a trajectory.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from actions.schema import Action, points_of
-from agent.errors import AgentError
-from agent.geometry import QWEN_MAX_PIXELS, QWEN_MIN_PIXELS
+from agent.errors import AgentError, ConfigurationError
 from agent.loop import Step
+from agent.models.base import Backend
 from agent.screen import MonitorChoice
+from agent.styles.base import Style
+from agent.styles.registry import STYLE_NAMES, make_style
 
 __all__ = ["main"]
 
@@ -41,28 +49,88 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return number
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--backend", choices=["transformers", "openai"], default="transformers")
+    group.add_argument("--model", help="Hub id or checkpoint directory (transformers backend)")
+    group.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
+    group.add_argument("--api-model", help="model name the server serves (openai backend)")
+    group.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var with the key")
+    group.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds per call")
+    group.add_argument("--retries", type=int, default=3, help="retries on 429/5xx/timeouts")
+    group.add_argument("--style", default="qwen25vl", choices=STYLE_NAMES, help="prompt+parser")
+    group.add_argument("--min-pixels", type=_positive_int, help="default: the style's family")
+    group.add_argument("--max-pixels", type=_positive_int, help="default: the style's family")
+    group.add_argument("--max-new-tokens", type=_positive_int, default=256)
+    group.add_argument("--device", default="auto", help="cuda, cuda:1, cpu or auto")
+    group.add_argument("--clamp", action="store_true", help="clamp points outside the image")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gui-agent", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="carry out an instruction on the desktop")
     run.add_argument("instruction", help="what to do, in plain words")
-    run.add_argument("--model", required=True, help="Hub id or local checkpoint directory")
-    run.add_argument("--style", default="qwen25vl", choices=["qwen25vl"], help="prompt+parser")
-    run.add_argument("--min-pixels", type=_positive_int, default=QWEN_MIN_PIXELS)
-    run.add_argument("--max-pixels", type=_positive_int, default=QWEN_MAX_PIXELS)
+    _model_options(run)
     run.add_argument("--max-steps", type=_positive_int, default=15, help="model calls at most")
-    run.add_argument(
-        "--max-retries", type=int, default=2, help="bad answers in a row fed back"
-    )
+    run.add_argument("--max-retries", type=int, default=2, help="bad answers in a row fed back")
     run.add_argument("--monitor", type=_monitor, default="primary", help="N (mss index) or primary")
-    run.add_argument("--scale", type=float, default=None, help="override physical px per unit")
+    run.add_argument("--scale", type=_positive_float, help="physical px per unit (else measured)")
     run.add_argument("--out", type=Path, default=None, help="trajectory directory")
     run.add_argument("--dry-run", action="store_true", help="decide but do not act")
     run.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
-    run.add_argument("--history-images", type=int, default=0, help="past screenshots to show")
-    run.add_argument("--max-new-tokens", type=_positive_int, default=256)
-    run.add_argument("--device", default="auto", help="cuda, cuda:1, cpu or auto")
+    run.add_argument("--history-images", type=int, default=None, help="past screenshots shown")
+    ground = commands.add_parser("ground", help="locate one element in an image")
+    ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
+    ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
+    _model_options(ground)
+    ground.add_argument("--out", type=Path, default=None, help="annotated image (default: beside)")
     return parser
+
+
+def _backend(args: argparse.Namespace, style: Style) -> Backend:
+    min_pixels = args.min_pixels or style.min_pixels
+    max_pixels = args.max_pixels or style.max_pixels
+    if args.backend == "openai":
+        from agent.models.openai_backend import OpenAIBackend
+
+        name = args.api_model or args.model
+        if not args.base_url or not name:
+            raise ConfigurationError("the openai backend needs --base-url and --api-model")
+        return OpenAIBackend(
+            args.base_url,
+            name,
+            api_key=os.environ.get(args.api_key_env),
+            min_pixels=min_pixels,
+            max_pixels=max_pixels,
+            factor=style.factor,
+            timeout_s=args.timeout,
+            max_retries=args.retries,
+            max_tokens=args.max_new_tokens,
+        )
+    from agent.models.local import TransformersBackend
+
+    if not args.model:
+        raise ConfigurationError("--model is required (a Hub id or a checkpoint directory)")
+    print(f"loading {args.model} ...", file=sys.stderr, flush=True)
+    return TransformersBackend(
+        args.model,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        device=args.device,
+        max_new_tokens=args.max_new_tokens,
+        factor=style.factor,
+    )
 
 
 def _describe(actions: Sequence[Action]) -> str:
@@ -75,35 +143,24 @@ def _describe(actions: Sequence[Action]) -> str:
 
 def _progress(step: Step) -> str:
     r = step.record
-    model_s = r.timings.get("model", 0.0)
     outcome = f"refused: {r.error}" if r.error else "ok"
     line = (
         f"step {r.index + 1}: {_describe(r.parsed)} -> screen {_describe(r.executed)}"
-        f" | {outcome} | model {model_s:.2f}s"
+        f" | {outcome} | model {r.timings.get('model', 0.0):.2f}s"
     )
     return line + (f" | {step.status}" if step.status else "")
 
 
 def _run(args: argparse.Namespace) -> int:
     from actions.executor import DryRunExecutor, PyAutoGUIExecutor
-
     from agent.loop import Agent
-    from agent.models.local import TransformersBackend
     from agent.screen import Screen
-    from agent.styles.qwen25vl import Qwen25VLComputerUse
 
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    style = make_style(args.style, history_images=args.history_images)
     screen = Screen(args.monitor, scale=args.scale)
     executor = DryRunExecutor() if args.dry_run else PyAutoGUIExecutor(settle_s=args.settle)
-    print(f"loading {args.model} ...", file=sys.stderr, flush=True)
-    backend = TransformersBackend(
-        args.model,
-        min_pixels=args.min_pixels,
-        max_pixels=args.max_pixels,
-        device=args.device,
-        max_new_tokens=args.max_new_tokens,
-    )
-    style = Qwen25VLComputerUse(history_images=args.history_images)
+    backend = _backend(args, style)
     agent = Agent(
         backend,
         style,
@@ -112,6 +169,7 @@ def _run(args: argparse.Namespace) -> int:
         out=out,
         max_steps=args.max_steps,
         max_retries=args.max_retries,
+        clamp=args.clamp,
     )
     print(f"{screen.monitor.describe()} -> trajectory {out}", file=sys.stderr, flush=True)
     last: Step | None = None
@@ -123,13 +181,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if last.status == "done" else 1
 
 
+def _ground(args: argparse.Namespace) -> int:
+    from PIL import Image, UnidentifiedImageError
+
+    from agent.grounding import annotate, ground
+
+    try:
+        with Image.open(args.image) as opened:
+            image = opened.convert("RGB")
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ConfigurationError(f"cannot read image {args.image}: {exc}") from exc
+    style = make_style(args.style)
+    result = ground(image, args.instruction, _backend(args, style), style, clamp=args.clamp)
+    out = args.out or args.image.with_name(f"{args.image.stem}.ground.png")
+    annotate(image, result, args.instruction).save(out)
+    print(json.dumps({**result.as_json(), "annotated": str(out)}, ensure_ascii=False))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _run(args)
+        return _run(args) if args.command == "run" else _ground(args)
     except AgentError as exc:
         print(f"gui-agent: error: {exc}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(exc, ConfigurationError) else 1
     except KeyboardInterrupt:
         print("gui-agent: interrupted", file=sys.stderr)
         return 1

@@ -39,7 +39,9 @@ class ScaledCaptureScreen(Screen):
 
 
 @pytest.mark.parametrize("factor", [2.0, 1.5, 1.25])
-def test_clicks_land_on_scaled_captures(virtual_display: Any, tmp_path: Path, factor: float) -> None:
+def test_clicks_land_on_scaled_captures(
+    virtual_display: Any, tmp_path: Path, factor: float
+) -> None:
     display = virtual_display(1280, 800)  # 2560x1600 captures at 2x, like a 13" Retina
     app = TkApp.launch(display.env, tmp_path / "app.json", x=900, y=600)
     try:
@@ -50,10 +52,15 @@ def test_clicks_land_on_scaled_captures(virtual_display: Any, tmp_path: Path, fa
             image = messages[-1].images[0]
             assert image.size == (round(1280 * factor), round(800 * factor))
             fx, fy = (cx + 0.5) * factor / image.width, (cy + 0.5) * factor / image.height
-            args = {"action": "left_click", "coordinate": [round(fx * frame.width),
-                                                           round(fy * frame.height)]}
-            return ("<tool_call>" + json.dumps({"name": "computer_use", "arguments": args})
-                    + "</tool_call>")
+            args = {
+                "action": "left_click",
+                "coordinate": [round(fx * frame.width), round(fy * frame.height)],
+            }
+            return (
+                "<tool_call>"
+                + json.dumps({"name": "computer_use", "arguments": args})
+                + "</tool_call>"
+            )
 
         screen = ScaledCaptureScreen(factor, display=display.name)
         backend = ScriptedBackend(answer, max_pixels=1280 * 28 * 28)
@@ -64,7 +71,9 @@ def test_clicks_land_on_scaled_captures(virtual_display: Any, tmp_path: Path, fa
         assert step.error is None, step.error
         assert step.monitor.scale == factor and step.monitor.width == 1280
         assert (step.frame.source_width, step.frame.source_height) == (
-            round(1280 * factor), round(800 * factor))
+            round(1280 * factor),
+            round(800 * factor),
+        )
         state = app.wait_for(lambda s: s["clicks"]["ok"] == 1, 10, "the OK button clicked")
         x, y, w, h = app.widget("ok")
         assert x <= state["last_click"]["x_root"] < x + w
