@@ -81,6 +81,12 @@ def _close_open(text: str) -> str:
 def loads_lenient(text: str) -> Any:
     """Parse one JSON value from ``text``, repairing fences, trailing commas, single quotes,
     Python literals and unclosed brackets. Raises :class:`ParseError`."""
+    raw = text.strip()
+    if raw[:1] in ("{", "["):  # JSON first: a ``` inside one of its strings is not a fence
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            pass
     body = strip_fences(text)
     if not body:
         raise ParseError("empty answer where JSON was expected")

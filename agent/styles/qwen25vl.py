@@ -11,6 +11,7 @@ mobile-agent cookbook. The model was trained on that wording: change it and accu
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -42,7 +43,7 @@ from agent.geometry import (
 from agent.styles.base import Location, PastStep
 from agent.styles.jsontext import extract_objects, loads_lenient
 
-__all__ = ["QWEN25VL_ACTIONS", "Qwen25VLComputerUse", "computer_use_tool"]
+__all__ = ["FN_CALL_TEMPLATE", "QWEN25VL_ACTIONS", "Qwen25VLComputerUse", "computer_use_tool"]
 
 QWEN25VL_ACTIONS = (
     "key",
@@ -85,7 +86,7 @@ Use a mouse and keyboard to interact with a computer, and take screenshots.
 * Make sure to click any buttons, links, icons, etc with the cursor tip in the center of the element. Don't click boxes on their edges unless asked.
 """.strip()  # noqa: E501
 
-_FN_CALL_TEMPLATE = """# Tools
+FN_CALL_TEMPLATE = """# Tools
 
 You may call one or more functions to assist with the user query.
 
@@ -165,7 +166,7 @@ class Qwen25VLComputerUse:
     # -- prompt ---------------------------------------------------------------------------
     def system_prompt(self, frame: ModelFrame) -> str:
         tools = json.dumps(computer_use_tool(frame), ensure_ascii=False)
-        return "You are a helpful assistant.\n\n" + _FN_CALL_TEMPLATE.format(tools=tools)
+        return "You are a helpful assistant.\n\n" + FN_CALL_TEMPLATE.format(tools=tools)
 
     def messages(
         self,
@@ -237,7 +238,7 @@ class Qwen25VLComputerUse:
         point = self._point(args["coordinate"]) if args.get("coordinate") is not None else None
         try:
             return self._build(str(name), args, point)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ParseError(f"bad arguments for {name}: {exc}") from exc
 
     def _build(self, name: str, args: dict[str, Any], point: Point | None) -> Action:
@@ -279,8 +280,10 @@ class Qwen25VLComputerUse:
             raise ParseError(f"coordinate must be [x, y], got {value!r}")
         try:
             numbers = [float(v) for v in value]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ParseError(f"coordinate must hold numbers, got {value!r}") from None
+        if not all(math.isfinite(n) for n in numbers):
+            raise ParseError(f"coordinate must hold finite numbers, got {value!r}")
         if len(numbers) == 4:  # a box: its centre
             numbers = [(numbers[0] + numbers[2]) / 2, (numbers[1] + numbers[3]) / 2]
         return Point(x=numbers[0], y=numbers[1], space=self.space)

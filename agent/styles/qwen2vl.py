@@ -1,0 +1,119 @@
+"""Qwen2-VL grounding: ``<|box_start|>(x1,y1),(x2,y2)<|box_end|>`` on a 0-1000 grid.
+
+Qwen2-VL writes a box as two corner points between its box special tokens, each coordinate
+relative to the image it saw in thousandths (0-1000, not pixels); a point is ``(x,y)``. Decoding
+with ``skip_special_tokens=True`` (the default of most pipelines and servers) drops the tokens and
+leaves ``(x1,y1),(x2,y2)``, so both forms are read. ``<|object_ref_start|>...<|object_ref_end|>``
+(the phrase the model echoes) is ignored, as is a trailing ``<|im_end|>``. Qwen-VL (v1) wrote the
+same grid as ``<ref>...</ref><box>(x1,y1),(x2,y2)</box>``, also accepted.
+
+The prompt is OS-Atlas-Base-7B's (a Qwen2-VL grounding fine-tune), from the README of
+OS-Copilot/OS-Atlas@49ba04b0: image first, then ``In this UI screenshot, what is the position of
+the element corresponding to the command "..." (with bbox)?``; the README's sample answer is
+``<|object_ref_start|>language switch<|object_ref_end|><|box_start|>(576,12),(592,42)<|box_end|>``.
+
+In the agent loop :meth:`Qwen2VLGrounding.parse` returns ``[Click(centre), Terminate("success")]``:
+a grounding model locates one element; the loop clicks it and ends the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from PIL.Image import Image
+
+from actions.schema import Action, Click
+from agent.chat import Message
+from agent.errors import ParseError
+from agent.geometry import (
+    IMAGE_FACTOR,
+    QWEN_MAX_PIXELS,
+    QWEN_MIN_PIXELS,
+    CoordinateSpace,
+    ModelFrame,
+    Point,
+)
+from agent.styles.base import Location, PastStep
+from agent.styles.grounding import click_then_finish, feedback_text
+
+__all__ = ["OS_ATLAS_PROMPT", "Qwen2VLGrounding"]
+
+OS_ATLAS_PROMPT = (
+    'In this UI screenshot, what is the position of the element corresponding to the command "{}"'
+    " (with bbox)?"
+)
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_PAIR = rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"
+_COORDS = re.compile(
+    rf"(?:<\|box_start\|>|<box>)?\s*{_PAIR}(?:\s*,\s*{_PAIR})?\s*(?:<\|box_end\|>|</box>)?"
+)
+_REFS = re.compile(r"<\|object_ref_start\|>.*?<\|object_ref_end\|>|<ref>.*?</ref>", re.DOTALL)
+_EXPECTED = "<|box_start|>(x1,y1),(x2,y2)<|box_end|> with 0-1000 coordinates"
+
+
+def _xy(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}".rstrip("0")
+
+
+class Qwen2VLGrounding:
+    """The ``qwen2vl`` style: Qwen2-VL's box tokens, 0-1000 of the model frame."""
+
+    name = "qwen2vl"
+    space = CoordinateSpace.REL1000
+    factor = IMAGE_FACTOR
+    min_pixels = QWEN_MIN_PIXELS
+    max_pixels = QWEN_MAX_PIXELS
+    history_images = 0
+    """A grounding prompt shows no history."""
+
+    def prompt(self, instruction: str) -> str:
+        return OS_ATLAS_PROMPT.format(instruction)
+
+    def messages(
+        self,
+        instruction: str,
+        frame: ModelFrame,
+        screenshot: Image,
+        history: Sequence[PastStep],
+        feedback: str | None = None,
+    ) -> list[Message]:
+        """The grounding chat; ``history`` is ignored. The system turn is the one Qwen2-VL's
+        chat template inserts when none is given."""
+        text = self.prompt(instruction) + feedback_text(feedback)
+        return [
+            Message("system", ("You are a helpful assistant.",)),
+            Message("user", (screenshot, text)),
+        ]
+
+    def grounding_messages(
+        self, instruction: str, frame: ModelFrame, screenshot: Image
+    ) -> list[Message]:
+        return self.messages(instruction, frame, screenshot, [])
+
+    def locate(self, text: str) -> Location:
+        """The first box (centre, corners kept) or point in ``text``. Raises ParseError."""
+        match = _COORDS.search(_REFS.sub(" ", text))
+        if match is None:
+            raise ParseError(f"no box or point found; answer with {_EXPECTED}")
+        x1, y1, x2, y2 = match.groups()
+        if x2 is None or y2 is None:
+            return Location(self._point(float(x1), float(y1)))
+        ax, ay, bx, by = float(x1), float(y1), float(x2), float(y2)
+        left, right = sorted((ax, bx))
+        top, bottom = sorted((ay, by))
+        corners = (self._point(left, top), self._point(right, bottom))
+        return Location(self._point((left + right) / 2, (top + bottom) / 2), corners)
+
+    def parse(self, text: str) -> list[Action]:
+        """``[Click(centre), Terminate("success")]``: see the module docstring."""
+        return click_then_finish(self.locate(text))
+
+    def _point(self, x: float, y: float) -> Point:
+        return Point(x=x, y=y, space=self.space)
+
+    def render(self, action: Action) -> str:
+        """A point click as the model writes it; nothing else is expressible."""
+        if not isinstance(action, Click) or action.point is None:
+            raise ValueError(f"{self.name} answers only with a location, not {action.action}")
+        return f"<|box_start|>({_xy(action.point.x)},{_xy(action.point.y)})<|box_end|>"
