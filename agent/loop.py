@@ -13,7 +13,7 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,9 @@ class Agent:
                 else:
                     refused, feedback = 0, None
                     keep = getattr(self.style, "history_images", 0) > 0
-                    past.append(PastStep(tuple(actions), image if keep else None))
+                    past.append(
+                        PastStep(tuple(actions), image if keep else None, record.raw_output)
+                    )
                     files[id(image)] = record.screenshot
                     self._forget_old_images(past, files)
                 if status is None and index == self.max_steps - 1:
@@ -185,7 +187,7 @@ class Agent:
         for i, old in enumerate(past[: max(0, len(past) - keep)]):
             if old.image is not None:
                 files.pop(id(old.image), None)
-                past[i] = PastStep(old.actions, None)
+                past[i] = replace(old, image=None)
 
     def _step(
         self,

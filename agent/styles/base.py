@@ -30,6 +30,8 @@ class PastStep:
     """What was done, in the model's coordinate space."""
     image: Image | None = None
     """The screenshot the step was decided on (used when the style shows past screenshots)."""
+    answer: str = ""
+    """The model's whole answer (thoughts included), for styles that replay it verbatim."""
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,10 @@ class UITarsStyle:
         for i, past in enumerate(history):
             if past.image is not None and i >= first_shown:
                 chat.append(Message("user", (past.image,)))
-            chat.append(Message("assistant", ("Action: " + self.render_turn(past.actions),)))
+            turn = past.answer.strip() if "Action" in past.answer else ""  # its own words
+            chat.append(
+                Message("assistant", (turn or "Action: " + self.render_turn(past.actions),))
+            )
         note = feedback_text(feedback).strip()
         chat.append(Message("user", (screenshot, note) if note else (screenshot,)))
         return chat

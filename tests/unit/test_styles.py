@@ -51,7 +51,7 @@ def uitars_actions(space: CoordinateSpace) -> list[Action]:
         Drag(start=p(1, 2, space), end=p(300, 400, space)),
         KeyPress(keys=("ctrl", "c")),
         KeyPress(keys=("enter",)),
-        TypeText(text="it's a \"test\" \\ back\\n slash\nnext line"),
+        TypeText(text='it\'s a "test" \\ back\\n slash\nnext line'),
         TypeText(text="Grüße 東京"),
         Scroll(direction="down", amount=5),
         Scroll(point=p(5, 6, space), direction="left", amount=5),
@@ -80,7 +80,10 @@ def test_uitars_renders_and_parses_its_own_grammar(version: str) -> None:
     "answer,expected",
     [
         ("Action: click(start_box='(100,200)')", [Click(point=p(100, 200, K))]),
-        ("Action: click(start_box='<|box_start|>(100,200)<|box_end|>')", [Click(point=p(100, 200, K))]),  # noqa: E501
+        (
+            "Action: click(start_box='<|box_start|>(100,200)<|box_end|>')",
+            [Click(point=p(100, 200, K))],
+        ),  # noqa: E501
         ("Action: click(start_box='(100,200,300,400)')", [Click(point=p(200, 300, K))]),
         ("Action: click(start_box='[300, 400, 100, 200]')", [Click(point=p(200, 300, K))]),
         ("Action: click(point='<point>7 8</point>')", [Click(point=p(7, 8, K))]),
@@ -92,17 +95,26 @@ def test_uitars_renders_and_parses_its_own_grammar(version: str) -> None:
         ),
         ("Action: hotkey(key='ctrl+shift+t')", [KeyPress(keys=("ctrl", "shift", "t"))]),
         ("Action: press(key='enter')", [KeyPress(keys=("enter",))]),
-        ("Action: type(content='I\\'m \\\"here\\\"')", [TypeText(text="I'm \"here\"")]),
+        ("Action: type(content='I\\'m \\\"here\\\"')", [TypeText(text='I\'m "here"')]),
         ("Action: type(content='it's fine')", [TypeText(text="it's fine")]),  # unescaped
         ("Action: type(content='it's' )\n\nwait()", [TypeText(text="it's"), Wait(seconds=5)]),
-        ("Action: type(content=\"say 'hi'\\n\")", [TypeText(text="say 'hi'"), KeyPress(keys=("enter",))]),  # noqa: E501
+        (
+            "Action: type(content=\"say 'hi'\\n\")",
+            [TypeText(text="say 'hi'"), KeyPress(keys=("enter",))],
+        ),  # noqa: E501
         ("Action: type(content='\\n')", [KeyPress(keys=("enter",))]),
         ("Action: scroll(direction='UP')", [Scroll(direction="up", amount=5)]),
         ("Action: wait()", [Wait(seconds=5)]),
-        ("Action: finished(content='done: it\\'s 2')", [Terminate(status="success", message="done: it's 2")]),  # noqa: E501
+        (
+            "Action: finished(content='done: it\\'s 2')",
+            [Terminate(status="success", message="done: it's 2")],
+        ),  # noqa: E501
         ("Action: call_user()", [Terminate(status="failure", message=CALL_USER_MESSAGE)]),
         ("Reflection: r\nAction_Summary: s\nAction: wait()", [Wait(seconds=5)]),
-        ("Thought: t\nAction: wait()\n\nAction: finished()", [Wait(seconds=5), Terminate(status="success")]),  # noqa: E501
+        (
+            "Thought: t\nAction: wait()\n\nAction: finished()",
+            [Wait(seconds=5), Terminate(status="success")],
+        ),  # noqa: E501
         ("Thought: t\nAction: wait()Thought: later\nAction: finished()", [Wait(seconds=5)]),
         ("Action: wait()\n\nThat is all (for now).", [Wait(seconds=5)]),
         ("<think>Action: click(start_box='(9,9)')</think>\nAction: wait()", [Wait(seconds=5)]),
@@ -254,7 +266,7 @@ def test_qwen2vl_grounding() -> None:
     chat = style.grounding_messages("switch language of current page", FRAME, SHOT)
     assert chat[1].content == (
         SHOT,
-        'In this UI screenshot, what is the position of the element corresponding to the '
+        "In this UI screenshot, what is the position of the element corresponding to the "
         'command "switch language of current page" (with bbox)?',
     )
     located = style.locate("<|box_start|>(576,12),(592,42)<|box_end|>")
@@ -333,3 +345,17 @@ def test_registry_builds_every_style() -> None:
         make_style("qwen2vl", history_images=3)
     with pytest.raises(ConfigurationError, match=">= 0"):
         make_style("uitars", history_images=-1)
+
+
+def test_uitars_history_replays_the_models_own_words() -> None:
+    style = make_style("uitars15")
+    frame = ModelFrame.for_image(800, 600)
+    said = "Thought: the OK button is at the bottom.\nAction: click(start_box='(10,20)')"
+    (click,) = style.parse(said)
+    shot = Image.new("RGB", (800, 600))
+    chat = style.messages("Click OK", frame, shot, [PastStep((click,), shot, said)])
+    assert [m.text for m in chat if m.role == "assistant"] == [said]
+    chat = style.messages("Click OK", frame, shot, [PastStep((click,), shot)])
+    assert [m.text for m in chat if m.role == "assistant"] == [
+        "Action: " + style.render_turn((click,))
+    ]
