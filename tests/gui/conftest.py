@@ -59,8 +59,9 @@ def xdotool() -> Xdotool:
         missing_tool("xdotool is not installed (Debian: apt install xdotool)")
 
     def run(display: VirtualDisplay, *args: str) -> None:
-        subprocess.run([exe, *args], env=display.env, check=True, timeout=30,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [exe, *args], env=display.env, check=True, timeout=30, stdout=subprocess.DEVNULL
+        )
 
     return run
 

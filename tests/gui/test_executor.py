@@ -89,6 +89,7 @@ def last_click_at(x: int, y: int, button: int = 1) -> Callable[[State], bool]:
     def check(s: State) -> bool:
         c = s["last_click"]
         return c is not None and (c["x_root"], c["y_root"], c["button"]) == (x, y, button)
+
     return check
 
 
@@ -106,8 +107,11 @@ def test_left_click_hits_the_button_and_40px_off_misses(
 
 @pytest.mark.parametrize(
     ("button", "count", "counter", "number"),
-    [("left", 2, "double_clicks", 1), ("right", 1, "right_clicks", 3),
-     ("middle", 1, "middle_clicks", 2)],
+    [
+        ("left", 2, "double_clicks", 1),
+        ("right", 1, "right_clicks", 3),
+        ("middle", 1, "middle_clicks", 2),
+    ],
 )
 def test_double_right_and_middle_clicks(
     executor: PyAutoGUIExecutor, app: TkApp, button: str, count: int, counter: str, number: int
@@ -151,14 +155,22 @@ def test_newline_presses_return(executor: PyAutoGUIExecutor, app: TkApp) -> None
     do(executor, Click(point=at(*app.center("entry"))))
     do(executor, TypeText(text="a\nb"))
     # the app writes entry_text before it records the key: wait for both
-    app.wait_for(lambda s: s["entry_text"] == "ab" and s["keys"][-3:] == ["a", "Return", "b"],
-                 TIMEOUT, "a, Return (not Linefeed), b")
+    app.wait_for(
+        lambda s: s["entry_text"] == "ab" and s["keys"][-3:] == ["a", "Return", "b"],
+        TIMEOUT,
+        "a, Return (not Linefeed), b",
+    )
 
 
 @pytest.mark.parametrize(
     ("keys", "seen"),
-    [(("ctrl", "a"), "Control-a"), (("Control_L", "shift", "T"), "Control-Shift-T"),
-     (("Escape",), "Escape"), (("alt", "F4"), "Alt-F4"), (("<",), "less")],
+    [
+        (("ctrl", "a"), "Control-a"),
+        (("Control_L", "shift", "T"), "Control-Shift-T"),
+        (("Escape",), "Escape"),
+        (("alt", "F4"), "Alt-F4"),
+        (("<",), "less"),
+    ],
 )
 def test_key_combos(
     executor: PyAutoGUIExecutor, app: TkApp, keys: tuple[str, ...], seen: str
@@ -202,12 +214,23 @@ def test_wheel_buttons_at_the_x_level(display: VirtualDisplay, executor: PyAutoG
         conn = Display(display.name)
     try:
         screen = conn.screen()
-        window = screen.root.create_window(650, 420, 200, 100, 0, screen.root_depth,
-                                           event_mask=X.ButtonPressMask, override_redirect=True)
+        window = screen.root.create_window(
+            650,
+            420,
+            200,
+            100,
+            0,
+            screen.root_depth,
+            event_mask=X.ButtonPressMask,
+            override_redirect=True,
+        )
         window.map()
         conn.sync()
-        wait_until(lambda: window.get_attributes().map_state == X.IsViewable, TIMEOUT,
-                   what="probe window mapped")
+        wait_until(
+            lambda: window.get_attributes().map_state == X.IsViewable,
+            TIMEOUT,
+            what="probe window mapped",
+        )
         do(executor, Scroll(point=at(700, 450), direction="right", amount=2))
         for direction in ("left", "up", "down"):
             do(executor, Scroll(direction=direction, amount=1))
@@ -232,17 +255,21 @@ def test_drag(executor: PyAutoGUIExecutor, app: TkApp) -> None:
     end = (start[0] + 60, start[1] + 25)
     do(executor, Drag(start=at(*start), end=at(*end)))
     state = app.wait_for(lambda s: s["drags"], TIMEOUT, "a drag")
-    assert state["drags"] == [{"button": 1, "widget": "window", "from": list(start),
-                               "to": list(end)}]
+    assert state["drags"] == [
+        {"button": 1, "widget": "window", "from": list(start), "to": list(end)}
+    ]
 
 
 @pytest.mark.parametrize(
     ("action", "monitor"),
-    [(Click(point=at(WIDTH, 10)), SCREEN), (Click(point=at(10, -1)), SCREEN),
-     (Drag(start=at(300, 300), end=at(300, HEIGHT + 5)), SCREEN),
-     # a monitor covering the left half of the screen: on screen, but not on that monitor
-     (Click(point=at(700, 100)), Monitor(index=1, left=0, top=0, width=640, height=800)),
-     (Click(), Monitor(index=1, left=0, top=0, width=640, height=800))],  # pointer at HOME
+    [
+        (Click(point=at(WIDTH, 10)), SCREEN),
+        (Click(point=at(10, -1)), SCREEN),
+        (Drag(start=at(300, 300), end=at(300, HEIGHT + 5)), SCREEN),
+        # a monitor covering the left half of the screen: on screen, but not on that monitor
+        (Click(point=at(700, 100)), Monitor(index=1, left=0, top=0, width=640, height=800)),
+        (Click(), Monitor(index=1, left=0, top=0, width=640, height=800)),
+    ],  # pointer at HOME
 )
 def test_out_of_bounds_is_rejected_before_anything_moves(
     executor: PyAutoGUIExecutor, app: TkApp, action: Action, monitor: Monitor

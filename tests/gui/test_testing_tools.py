@@ -109,9 +109,24 @@ def test_missing_xvfb_skips_only_outside_ci(tmp_path: Path, ci: bool) -> None:
         env["CI"] = "true"
     node = "tests/gui/test_testing_tools.py::test_xvfb_captures_exact_size[1366x768]"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-W", "error", "--strict-markers", "-p",
-         "no:cacheprovider", "-q", node], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-W",
+            "error",
+            "--strict-markers",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            node,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if ci:
         assert done.returncode == 1, done.stdout + done.stderr
         assert "1 failed" in done.stdout and "CI is set" in done.stdout
@@ -152,8 +167,13 @@ def test_click_ok_and_near_misses(
     cx, cy = app.center("ok")
     xdotool(display, "mousemove", str(cx), str(cy), "click", "1")
     state = app.wait_for(lambda s: s["clicks"]["ok"] == 1, 5, "OK clicked")
-    assert state["last_click"] == {"widget": "ok", "x_root": cx, "y_root": cy, "button": 1,
-                                   "double": False}
+    assert state["last_click"] == {
+        "widget": "ok",
+        "x_root": cx,
+        "y_root": cy,
+        "button": 1,
+        "double": False,
+    }
     x, y, w, h = app.widget("ok")
     below = (cx, y + h - 1 + 40)  # 40 px below the bottom edge: empty window background
     xdotool(display, "mousemove", *map(str, below), "click", "1")
@@ -187,17 +207,52 @@ def test_mouse_extras(
     app = tk_app(display)
     cx, cy = app.center("ok")
     ex, ey = app.center("entry")
-    xdotool(display, "mousemove", str(cx), str(cy), "click", "3", "click", "2",
-            "click", "--repeat", "2", "--delay", "50", "1",
-            "click", "4", "click", "4", "click", "5",
-            "mousemove", str(ex), str(ey), "mousedown", "1",
-            "mousemove", str(ex + 60), str(ey), "mouseup", "1")
+    xdotool(
+        display,
+        "mousemove",
+        str(cx),
+        str(cy),
+        "click",
+        "3",
+        "click",
+        "2",
+        "click",
+        "--repeat",
+        "2",
+        "--delay",
+        "50",
+        "1",
+        "click",
+        "4",
+        "click",
+        "4",
+        "click",
+        "5",
+        "mousemove",
+        str(ex),
+        str(ey),
+        "mousedown",
+        "1",
+        "mousemove",
+        str(ex + 60),
+        str(ey),
+        "mouseup",
+        "1",
+    )
     state = app.wait_for(lambda s: len(s["drags"]) == 1, 5, "drag recorded")
-    assert state["mouse"] == {"right_clicks": 1, "middle_clicks": 1, "double_clicks": 1,
-                              "scroll": 1}
+    assert state["mouse"] == {
+        "right_clicks": 1,
+        "middle_clicks": 1,
+        "double_clicks": 1,
+        "scroll": 1,
+    }
     assert state["clicks"]["ok"] == 2
-    assert state["drags"][0] == {"button": 1, "widget": "entry", "from": [ex, ey],
-                                 "to": [ex + 60, ey]}
+    assert state["drags"][0] == {
+        "button": 1,
+        "widget": "entry",
+        "from": [ex, ey],
+        "to": [ex + 60, ey],
+    }
 
 
 def test_two_monitors(
@@ -208,10 +263,18 @@ def test_two_monitors(
         monitors = sct.monitors
     assert len(monitors) == 3
     assert {k: monitors[0][k] for k in ("left", "top", "width", "height")} == {
-        "left": 0, "top": 0, "width": 3200, "height": 1080}
+        "left": 0,
+        "top": 0,
+        "width": 3200,
+        "height": 1080,
+    }
     for monitor, (_, width, height, left, top) in zip(monitors[1:], (LEFT, RIGHT), strict=True):
         assert (monitor["left"], monitor["top"], monitor["width"], monitor["height"]) == (
-            left, top, width, height)
+            left,
+            top,
+            width,
+            height,
+        )
     assert monitors[1].get("is_primary") is True and not monitors[2].get("is_primary")
     app = tk_app(display, x=2000, y=100)
     window = app.state()["window"]

@@ -24,10 +24,19 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ground(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "agent.cli", "ground", *args], env=env,
-                          text=True, capture_output=True, timeout=300)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", "ground", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -43,11 +52,24 @@ def test_grounding_json_box_through_transformers(
     checkpoint: Path, screenshot: Path, tmp_path: Path
 ) -> None:
     # 1920x1080 at 1280*28*28 -> 1316x728; the box (1400,800)-(1480,830) in that frame
-    box = [round(1400 * 1316 / 1920), round(800 * 728 / 1080), round(1480 * 1316 / 1920),
-           round(830 * 728 / 1080)]
-    script_answer(checkpoint, '```json\n[{"bbox_2d": %s, "label": "OK"}]\n```' % json.dumps(box))
-    done = ground(str(screenshot), "the OK button", "--model", str(checkpoint), "--style",
-                  "qwen25vl-grounding", "--max-pixels", str(1280 * 28 * 28))
+    box = [
+        round(1400 * 1316 / 1920),
+        round(800 * 728 / 1080),
+        round(1480 * 1316 / 1920),
+        round(830 * 728 / 1080),
+    ]
+    element = json.dumps({"bbox_2d": box, "label": "OK"})
+    script_answer(checkpoint, f"```json\n[{element}]\n```")
+    done = ground(
+        str(screenshot),
+        "the OK button",
+        "--model",
+        str(checkpoint),
+        "--style",
+        "qwen25vl-grounding",
+        "--max-pixels",
+        str(1280 * 28 * 28),
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     x1, y1, x2, y2 = result["box"]
@@ -66,9 +88,20 @@ def test_relative_point_through_the_http_backend(
 ) -> None:
     script_answer(checkpoint, "Thought: the OK button\nAction: click(start_box='(750,754)')")
     with OpenAICompatibleServer(checkpoint) as server:
-        done = ground(str(screenshot), "the OK button", "--backend", "openai", "--base-url",
-                      server.base_url, "--api-model", str(checkpoint), "--style", "uitars",
-                      "--out", str(tmp_path / "marked.png"))
+        done = ground(
+            str(screenshot),
+            "the OK button",
+            "--backend",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--api-model",
+            str(checkpoint),
+            "--style",
+            "uitars",
+            "--out",
+            str(tmp_path / "marked.png"),
+        )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["point"] == [1440, 814] and result["box"] is None  # 0-1000 of 1920x1080

@@ -43,14 +43,16 @@ def setups(draw: st.DrawFn) -> tuple[Monitor, ModelFrame]:
 
 
 @settings(max_examples=3000, deadline=None)
-@given(setup=setups(), fx=st.floats(0, 1), fy=st.floats(0, 1),
-       space=st.sampled_from(MODEL_SPACES))
+@given(setup=setups(), fx=st.floats(0, 1), fy=st.floats(0, 1), space=st.sampled_from(MODEL_SPACES))
 def test_model_to_screen_round_trips(
     setup: tuple[Monitor, ModelFrame], fx: float, fy: float, space: CoordinateSpace
 ) -> None:
     monitor, frame = setup
-    extent = {CoordinateSpace.RESIZED: (frame.width, frame.height),
-              CoordinateSpace.REL1000: (1000, 1000), CoordinateSpace.REL1: (1, 1)}[space]
+    extent = {
+        CoordinateSpace.RESIZED: (frame.width, frame.height),
+        CoordinateSpace.REL1000: (1000, 1000),
+        CoordinateSpace.REL1: (1, 1),
+    }[space]
     point = Point(x=fx * extent[0], y=fy * extent[1], space=space)
     screen = to_screen(point, frame, monitor)
     sx, sy = screen.screen_xy()
@@ -66,8 +68,12 @@ def test_model_to_screen_round_trips(
 
 
 @settings(max_examples=2000, deadline=None)
-@given(setup=setups(), ux=st.floats(0, 1, exclude_max=True), uy=st.floats(0, 1, exclude_max=True),
-       space=st.sampled_from(MODEL_SPACES))
+@given(
+    setup=setups(),
+    ux=st.floats(0, 1, exclude_max=True),
+    uy=st.floats(0, 1, exclude_max=True),
+    space=st.sampled_from(MODEL_SPACES),
+)
 def test_screen_to_model_round_trips_exactly(
     setup: tuple[Monitor, ModelFrame], ux: float, uy: float, space: CoordinateSpace
 ) -> None:

@@ -89,8 +89,9 @@ def test_points_outside_the_monitor_are_out_of_bounds(
     assert isinstance(info.value, ModelError)  # the model gets the message and can retry
 
 
-@pytest.mark.parametrize("space", [CoordinateSpace.RESIZED, CoordinateSpace.REL1000,
-                                   CoordinateSpace.REL1])
+@pytest.mark.parametrize(
+    "space", [CoordinateSpace.RESIZED, CoordinateSpace.REL1000, CoordinateSpace.REL1]
+)
 def test_model_space_points_are_rejected(space: CoordinateSpace) -> None:
     with pytest.raises(OutOfBounds, match=f"{space.value} coordinates.*screen pixels"):
         check_action(MouseMove(point=Point(x=0.5, y=0.5, space=space)), FULL_HD)
@@ -134,16 +135,26 @@ def test_text_with_control_characters_is_rejected() -> None:
 
 
 def test_actions_without_points_pass_unchanged() -> None:
-    for action in (Click(), Wait(seconds=1), Terminate(status="success"),
-                   Scroll(direction="up", amount=0), TypeText(text="")):
+    for action in (
+        Click(),
+        Wait(seconds=1),
+        Terminate(status="success"),
+        Scroll(direction="up", amount=0),
+        TypeText(text=""),
+    ):
         assert check_action(action, LEFT_UP) == action
 
 
 def test_dry_run_records_accepted_actions_and_refuses_bad_ones() -> None:
     executor = DryRunExecutor()
     assert isinstance(executor, Executor)
-    good: list[Action] = [Click(point=s(-640, 300)), KeyPress(keys=("ctrl", "c")),
-                          TypeText(text="hi"), Wait(seconds=0.5), Terminate(status="success")]
+    good: list[Action] = [
+        Click(point=s(-640, 300)),
+        KeyPress(keys=("ctrl", "c")),
+        TypeText(text="hi"),
+        Wait(seconds=0.5),
+        Terminate(status="success"),
+    ]
     results = [executor.execute(action, LEFT_UP) for action in good]
     bad = Click(point=s(640, 300))
     with pytest.raises(OutOfBounds):
@@ -152,7 +163,9 @@ def test_dry_run_records_accepted_actions_and_refuses_bad_ones() -> None:
         executor.execute(KeyPress(keys=("nokey",)), LEFT_UP)
     assert executor.calls == [(action, LEFT_UP) for action in good]
     assert [(a, m) for a, m, _ in executor.rejected] == [
-        (bad, LEFT_UP), (KeyPress(keys=("nokey",)), LEFT_UP)]
+        (bad, LEFT_UP),
+        (KeyPress(keys=("nokey",)), LEFT_UP),
+    ]
     assert all(r.ok and r.error is None and 0 <= r.duration_s < 1 for r in results)
 
 
@@ -176,8 +189,14 @@ def run_python(code: str, **env_changes: str | None) -> subprocess.CompletedProc
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update({k: v for k, v in env_changes.items() if v is not None})
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-W", "error", "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
 
 
 CHILD = """

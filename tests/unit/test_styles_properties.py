@@ -26,9 +26,7 @@ from agent.styles.base import Style
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.styles.uitars import CALL_USER_MESSAGE, SCROLL_CLICKS, WAIT_SECONDS, UITarsStyle
 
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STYLES = {name: make_style(name) for name in STYLE_NAMES}
 SEEDS = [
     "Thought: t\nAction: click(start_box='<|box_start|>(100,200)<|box_end|>')"
@@ -127,9 +125,7 @@ json_text = st.text().filter(lambda t: "```" not in t)
 
 
 def qwen_actions(space: CoordinateSpace) -> st.SearchStrategy[Action]:
-    pt = st.builds(
-        Point, x=st.integers(0, 1000), y=st.integers(0, 1000), space=st.just(space)
-    )
+    pt = st.builds(Point, x=st.integers(0, 1000), y=st.integers(0, 1000), space=st.just(space))
     return st.one_of(
         st.builds(Click, point=st.none() | pt, count=st.sampled_from([1, 2, 3])),
         st.builds(Click, point=pt, button=st.sampled_from(["right", "middle"])),
