@@ -133,10 +133,10 @@ class Point(BaseModel):
         return self.x, self.y
 
     def screen_xy(self) -> tuple[int, int]:
-        """The integer screen coordinates; raises if this point is not in screen space."""
+        """The screen coordinates, rounded; raises if this point is not in screen space."""
         if self.space is not CoordinateSpace.SCREEN:
             raise ValueError(f"point is in {self.space.value} space, not screen space")
-        return int(self.x), int(self.y)
+        return _nearest(self.x), _nearest(self.y)
 
 
 @dataclass(frozen=True)
