@@ -218,3 +218,13 @@ def test_a_killed_run_loses_no_completed_step(tmp_path: Path) -> None:
         assert step.index == i
         data = trajectory.screenshot_path(step).read_bytes()
         assert hashlib.sha256(data).hexdigest() == step.screenshot_sha256
+
+
+def test_clamp_moves_points_off_the_image_to_its_edge(tmp_path: Path) -> None:
+    off = call({"action": "left_click", "coordinate": [5000, -20]})
+    executor = DryRunExecutor()
+    backend = ScriptedBackend([off, DONE], max_pixels=1280 * 28 * 28)
+    agent = Agent(backend, Qwen25VLComputerUse(), executor, ImageScreen(desktop()), clamp=True)
+    result = agent.run("x")
+    assert (result.status, result.steps) == ("done", 2)
+    assert executor.calls[0][0] == Click(point=Point.screen(1919, 0))
