@@ -57,7 +57,9 @@ def click_answer(target: Point) -> str:
     return f"<tool_call>\n{json.dumps({'name': 'computer_use', 'arguments': args})}\n</tool_call>"
 
 
-def framework(steps: int, answer: str, out: Path) -> tuple[list[float], list[float]]:
+def framework(
+    steps: int, answer: str, out: Path
+) -> tuple[list[float], list[float], dict[str, list[float]]]:
     def respond(messages: Sequence[Message], frame: ModelFrame) -> str:
         return answer
 
@@ -65,14 +67,17 @@ def framework(steps: int, answer: str, out: Path) -> tuple[list[float], list[flo
     with Screen() as screen, PyAutoGUIExecutor(settle_s=0.0) as executor:
         agent = Agent(backend, Qwen25VLComputerUse(), executor, screen, out=out, max_steps=steps)
         overhead, wall = [], []
+        phases: dict[str, list[float]] = {}
         last = time.perf_counter()
         for step in agent.steps("Click the OK button"):
             now = time.perf_counter()
             timings = step.record.timings
+            for phase, seconds in timings.items():
+                phases.setdefault(phase, []).append(seconds)
             overhead.append(sum(v for k, v in timings.items() if k != "model"))
             wall.append(now - last - timings.get("model", 0.0))
             last = now
-    return overhead, wall
+    return overhead, wall, phases
 
 
 def naive(steps: int, answer: str, out: Path) -> list[float]:
@@ -121,7 +126,7 @@ def main() -> None:
                 target = to_model(Point.screen(cx, cy), frame, screen.monitor)
                 shot = screen.capture().image
             answer = click_answer(target)
-            ours, wall = framework(args.steps, answer, Path(tmp) / "framework")
+            ours, wall, phases = framework(args.steps, answer, Path(tmp) / "framework")
             theirs = naive(args.steps, answer, Path(tmp) / "naive")
             clicks = app.state()["clicks"]["ok"]
         finally:
@@ -143,6 +148,10 @@ def main() -> None:
     print(
         f"ratio naive/framework p50: {statistics.median(theirs) / statistics.median(wall):.1f}x"
         f" (wall), {statistics.median(theirs) / statistics.median(ours):.1f}x (phases)"
+    )
+    print(
+        "framework phases, p50 ms: "
+        + ", ".join(f"{k} {statistics.median(v) * ms:.2f}" for k, v in phases.items())
     )
     print(f"OK button clicks seen by the app: {clicks} of {2 * args.steps}")
     print(
