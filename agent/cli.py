@@ -143,7 +143,8 @@ def _describe(actions: Sequence[Action]) -> str:
 
 def _progress(step: Step) -> str:
     r = step.record
-    outcome = f"refused: {r.error}" if r.error else "ok"
+    ended = step.status in ("error", "aborted")
+    outcome = "ok" if not r.error else f"{'error' if ended else 'refused'}: {r.error}"
     line = (
         f"step {r.index + 1}: {_describe(r.parsed)} -> screen {_describe(r.executed)}"
         f" | {outcome} | model {r.timings.get('model', 0.0):.2f}s"
