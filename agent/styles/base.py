@@ -43,6 +43,17 @@ class Location:
     box: tuple[Point, Point] | None = None
     """Top-left and bottom-right corners, when the model answered with a box."""
 
+    @classmethod
+    def of_box(cls, box: Sequence[float], space: CoordinateSpace) -> Location:
+        """A box ``(x1, y1, x2, y2)`` given by any two opposite corners: its centre, and its
+        corners kept in order (top-left, bottom-right)."""
+        if len(box) != 4:
+            raise ValueError(f"a box has 4 numbers, got {len(box)}")
+        x1, y1, x2, y2 = box
+        (left, right), (top, bottom) = sorted((x1, x2)), sorted((y1, y2))
+        corners = (Point(x=left, y=top, space=space), Point(x=right, y=bottom, space=space))
+        return cls(Point(x=(left + right) / 2, y=(top + bottom) / 2, space=space), corners)
+
 
 class Style(Protocol):
     """Prompt + parser + coordinate space of one model family. Stateless."""

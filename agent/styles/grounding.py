@@ -150,10 +150,7 @@ class Qwen25VLGrounding:
             return None
         box = _numbers(element.get("bbox_2d"), 4)
         if box is not None:
-            x1, x2 = sorted((box[0], box[2]))
-            y1, y2 = sorted((box[1], box[3]))
-            corners = (self._point(x1, y1), self._point(x2, y2))
-            return Location(self._point((x1 + x2) / 2, (y1 + y2) / 2), corners)
+            return Location.of_box(box, self.space)
         point = _numbers(element.get("point_2d"), 2)
         return Location(self._point(point[0], point[1])) if point is not None else None
 

@@ -285,7 +285,7 @@ class Qwen25VLComputerUse:
         if not all(math.isfinite(n) for n in numbers):
             raise ParseError(f"coordinate must hold finite numbers, got {value!r}")
         if len(numbers) == 4:  # a box: its centre
-            numbers = [(numbers[0] + numbers[2]) / 2, (numbers[1] + numbers[3]) / 2]
+            return Location.of_box(numbers, self.space).point
         return Point(x=numbers[0], y=numbers[1], space=self.space)
 
     # -- rendering ------------------------------------------------------------------------

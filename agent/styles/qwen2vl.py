@@ -99,11 +99,7 @@ class Qwen2VLGrounding:
         x1, y1, x2, y2 = match.groups()
         if x2 is None or y2 is None:
             return Location(self._point(float(x1), float(y1)))
-        ax, ay, bx, by = float(x1), float(y1), float(x2), float(y2)
-        left, right = sorted((ax, bx))
-        top, bottom = sorted((ay, by))
-        corners = (self._point(left, top), self._point(right, bottom))
-        return Location(self._point((left + right) / 2, (top + bottom) / 2), corners)
+        return Location.of_box([float(v) for v in (x1, y1, x2, y2)], self.space)
 
     def parse(self, text: str) -> list[Action]:
         """``[Click(centre), Terminate("success")]``: see the module docstring."""

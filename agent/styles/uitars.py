@@ -357,9 +357,8 @@ class UITarsStyle:
             raise ParseError(f"{key}={value[:40]!r} was cut off; write {key}='(x,y)'")
         if len(numbers) == 2:
             return self._point(numbers[0], numbers[1]), None
-        (x1, x2), (y1, y2) = sorted(numbers[0::2]), sorted(numbers[1::2])
-        corners = (self._point(x1, y1), self._point(x2, y2))
-        return self._point((x1 + x2) / 2, (y1 + y2) / 2), corners
+        box = Location.of_box(numbers, self.space)
+        return box.point, box.box
 
     def _point(self, x: float, y: float) -> Point:
         return Point(x=x, y=y, space=self.space)
