@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from actions.keys import XdotoolKeyboard, check_text, normalize_keys
 from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, TypeText, Wait
 from agent.errors import Aborted, AgentError, ConfigurationError, ExecutionError, OutOfBounds
-from agent.geometry import CoordinateSpace, Monitor, Point
+from agent.geometry import CoordinateSpace, Monitor, Point, round_half_away
 
 __all__ = ["ActionResult", "DryRunExecutor", "Executor", "PyAutoGUIExecutor", "check_action"]
 
@@ -54,11 +54,6 @@ class Executor(Protocol):
     def execute(self, action: Action, monitor: Monitor) -> ActionResult: ...
 
 
-def _nearest(value: float) -> int:
-    """Round half away from zero (pyautogui would truncate with int())."""
-    return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
-
-
 def _screen_xy(point: Point, what: str, monitor: Monitor) -> tuple[int, int]:
     if point.space is not CoordinateSpace.SCREEN:
         raise OutOfBounds(
@@ -67,7 +62,7 @@ def _screen_xy(point: Point, what: str, monitor: Monitor) -> tuple[int, int]:
         )
     if not (math.isfinite(point.x) and math.isfinite(point.y)):
         raise OutOfBounds(f"{what} ({point.x}, {point.y}) is not a finite point")
-    x, y = _nearest(point.x), _nearest(point.y)
+    x, y = round_half_away(point.x), round_half_away(point.y)
     if not monitor.contains(x, y):
         raise OutOfBounds(
             f"{what} ({point.x:g}, {point.y:g}) is outside the screen ({monitor.describe()}): "
@@ -278,8 +273,8 @@ class PyAutoGUIExecutor:
             for i in range(1, self.drag_steps + 1):  # several motion events: X apps see a drag
                 f = i / self.drag_steps
                 pg.moveTo(
-                    _nearest(start[0] + (end[0] - start[0]) * f),
-                    _nearest(start[1] + (end[1] - start[1]) * f),
+                    round_half_away(start[0] + (end[0] - start[0]) * f),
+                    round_half_away(start[1] + (end[1] - start[1]) * f),
                 )
                 time.sleep(self.drag_step_s)
         finally:  # always release, even when the fail-safe fired mid-drag

@@ -34,6 +34,7 @@ __all__ = [
     "ModelFrame",
     "Monitor",
     "Point",
+    "round_half_away",
     "smart_resize",
     "to_model",
     "to_screen",
@@ -136,7 +137,7 @@ class Point(BaseModel):
         """The screen coordinates, rounded; raises if this point is not in screen space."""
         if self.space is not CoordinateSpace.SCREEN:
             raise ValueError(f"point is in {self.space.value} space, not screen space")
-        return _nearest(self.x), _nearest(self.y)
+        return round_half_away(self.x), round_half_away(self.y)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class ModelFrame:
         return 0.0 <= fx <= 1.0 and 0.0 <= fy <= 1.0
 
 
-def _nearest(value: float) -> int:
+def round_half_away(value: float) -> int:
     """Round half away from zero (Python's round() is banker's rounding)."""
     return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
 
@@ -242,8 +243,8 @@ def to_screen(point: Point, frame: ModelFrame, monitor: Monitor, *, clamp: bool 
             if point.space is CoordinateSpace.RESIZED
             else f"point ({point.x:g}, {point.y:g}) is outside the {point.space.value} range"
         )
-    sx = monitor.left + _nearest(fx * frame.source_width / monitor.scale)
-    sy = monitor.top + _nearest(fy * frame.source_height / monitor.scale)
+    sx = monitor.left + round_half_away(fx * frame.source_width / monitor.scale)
+    sy = monitor.top + round_half_away(fy * frame.source_height / monitor.scale)
     sx = min(sx, monitor.left + monitor.width - 1)
     sy = min(sy, monitor.top + monitor.height - 1)
     return Point.screen(sx, sy)
