@@ -16,6 +16,7 @@ reads a directory back into typed objects and ignores a cut-off last line.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import queue
@@ -192,10 +193,12 @@ class TrajectoryRecorder:
     def _write_step(self, step: StepRecord, image: Image) -> None:
         final = self.directory / step.screenshot
         tmp = final.with_suffix(".png.tmp")
-        with tmp.open("wb") as fh:
-            image.save(fh, format="PNG", compress_level=self._png_level)
-        digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        encoded = io.BytesIO()
+        image.save(encoded, format="PNG", compress_level=self._png_level)
+        data = encoded.getvalue()
+        tmp.write_bytes(data)
         os.replace(tmp, final)
+        digest = hashlib.sha256(data).hexdigest()
         line = step.model_copy(update={"screenshot_sha256": digest}).model_dump_json()
         self._steps.write(line + "\n")
         self._steps.flush()
