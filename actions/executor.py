@@ -51,7 +51,14 @@ class ActionResult(BaseModel):
 
 @runtime_checkable
 class Executor(Protocol):
-    def execute(self, action: Action, monitor: Monitor) -> ActionResult: ...
+    def execute(self, action: Action, monitor: Monitor) -> ActionResult:
+        """Carry out one screen-space action (checked with :func:`check_action` first)."""
+        ...
+
+    def release(self) -> list[str]:
+        """Let go of every mouse button and key still held down (after an interrupted drag or
+        combo); the names of what was released."""
+        ...
 
 
 def _screen_xy(point: Point, what: str, monitor: Monitor) -> tuple[int, int]:
@@ -105,6 +112,9 @@ class DryRunExecutor:
             raise
         self.calls.append((action, monitor))
         return ActionResult(ok=True, duration_s=time.perf_counter() - t0)
+
+    def release(self) -> list[str]:
+        return []
 
 
 @contextlib.contextmanager
@@ -303,6 +313,41 @@ class PyAutoGUIExecutor:
                     "type_with='xdotool' on X11"
                 )
         pg.write(text) if text is not None else pg.hotkey(*keys)  # "\n" presses Return
+
+    def release(self) -> list[str]:
+        """Release every button and key the display reports held (X11: asked from the server,
+        so a combo or drag cut off in any process is caught), else the left button. Safe to
+        call at any time; does nothing if this executor never acted."""
+        pg: Any = sys.modules.get("pyautogui")
+        if pg is None:
+            return []
+        released: list[str] = []
+        if _X11 and self.display:
+            from Xlib import XK, X
+            from Xlib.ext import xtest
+
+            display = _bind_pyautogui(self.display).platformModule._display
+            mask = display.screen().root.query_pointer().mask
+            for button, bit in ((1, X.Button1Mask), (2, X.Button2Mask), (3, X.Button3Mask)):
+                if mask & bit:
+                    xtest.fake_input(display, X.ButtonRelease, button)
+                    released.append(f"button {button}")
+            keymap = display.query_keymap()
+            for code in (8 * i + b for i, byte in enumerate(keymap) for b in range(8)):
+                if keymap[code // 8] & (1 << (code % 8)):
+                    xtest.fake_input(display, X.KeyRelease, code)
+                    sym = display.keycode_to_keysym(code, 0)
+                    released.append(XK.keysym_to_string(sym) or f"keycode {code}")
+            display.sync()
+            return released
+        pg.FAILSAFE = False
+        try:
+            pg.mouseUp(button="left")
+            for key in ("ctrl", "shift", "alt", "win" if sys.platform != "darwin" else "command"):
+                pg.keyUp(key)
+        finally:
+            pg.FAILSAFE = True
+        return ["button 1", "modifiers"]
 
     def close(self) -> None:
         """Unmap the characters this executor added to the X keyboard map."""

@@ -5,16 +5,27 @@
     AgentError                      root of everything this library raises on purpose
     ├── ModelError                  the MODEL must act: fed back to it with the reason, retried
     │   ├── ParseError              its answer could not be read as an action
-    │   └── OutOfBounds             a point outside the image it saw or the monitor
+    │   ├── OutOfBounds             a point outside the image it saw or the monitor
+    │   └── Refused                 the safety policy (or the user asked to confirm) refused
+    │                               the step: deny list, region, bounds, repeated action
     ├── ConfigurationError          the DEVELOPER must act: bad flag, missing model, no display
     │   └── FrameMismatch           the frame the model saw differs from the one computed
     └── RunError                    the RUN ends
         ├── ExecutionError          an action could not be carried out on the desktop
         ├── BackendError            the model backend failed (out of memory, server down)
-        └── Aborted                 stopped on purpose: pyautogui fail-safe, Ctrl-C, policy
+        ├── RecordingError          the trajectory cannot be written (unwritable, disk full)
+        ├── BudgetExceeded          a budget ran out: wall time, model calls, tokens
+        ├── LoopDetected            the same action on an unchanged screen, again after a warning
+        └── Aborted                 stopped on purpose: pyautogui fail-safe, Ctrl-C, SIGTERM,
+                                    a stop file
 
 The loop catches :class:`ModelError` and tells the model; it lets the others end the run with a
-status (``error``/``aborted``) that is recorded in the trajectory.
+status that is recorded in the trajectory (``budget`` for BudgetExceeded, ``failed`` for
+LoopDetected, ``aborted`` for Aborted, ``error`` otherwise). The CLI maps the classes to exit
+codes: ConfigurationError 2, every other error 1 (see ``agent.cli``).
+
+Ctrl-C (KeyboardInterrupt) and SIGTERM (:class:`Terminated`, a KeyboardInterrupt raised by the
+handler the loop installs) are not AgentErrors: code that catches ``Exception`` cannot swallow them.
 """
 
 from __future__ import annotations
@@ -23,13 +34,18 @@ __all__ = [
     "AgentError",
     "Aborted",
     "BackendError",
+    "BudgetExceeded",
     "ConfigurationError",
     "ExecutionError",
     "FrameMismatch",
+    "LoopDetected",
     "ModelError",
     "OutOfBounds",
     "ParseError",
+    "RecordingError",
+    "Refused",
     "RunError",
+    "Terminated",
 ]
 
 
@@ -47,6 +63,10 @@ class ParseError(ModelError):
 
 class OutOfBounds(ModelError):
     """A point lies outside the image the model saw or outside the monitor."""
+
+
+class Refused(ModelError):
+    """The safety policy refused the step before any of its actions ran."""
 
 
 class ConfigurationError(AgentError):
@@ -69,5 +89,21 @@ class BackendError(RunError):
     """The model backend failed."""
 
 
+class RecordingError(RunError):
+    """The trajectory could not be written; the run stops before acting unrecorded."""
+
+
+class BudgetExceeded(RunError):
+    """A run budget (wall time, model calls, tokens) is spent."""
+
+
+class LoopDetected(RunError):
+    """The model repeated an action on an unchanged screen after being told it had no effect."""
+
+
 class Aborted(RunError):
-    """The run was stopped on purpose (fail-safe, interrupt, policy)."""
+    """The run was stopped on purpose (fail-safe, interrupt, stop file)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived; raised in the main thread like Ctrl-C, so nothing swallows it."""

@@ -224,18 +224,24 @@ def round_half_away(value: float) -> int:
     return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
 
 
+_EDGE_SLACK = 2
+
+
 def to_screen(point: Point, frame: ModelFrame, monitor: Monitor, *, clamp: bool = False) -> Point:
     """Convert a model-space point to a screen point on ``monitor``.
 
     Per axis: fraction of the model frame -> capture pixels -> / scale -> + monitor origin,
     rounded to the nearest unit. A point on the frame's far edge maps to the monitor's last unit.
     A point outside the model frame raises :class:`OutOfBounds`, or with ``clamp`` is moved to
-    the nearest edge.
+    the nearest edge (and one unit in from a corner, where pyautogui's fail-safe would fire).
+    A point that lands outside the monitor (the capture and the monitor disagree) is refused,
+    never moved onto the monitor's last pixel.
     """
     if point.space is CoordinateSpace.SCREEN:
         return point
     fx, fy = frame.fraction(point)
-    if clamp:
+    clamped = clamp and not frame.contains(point)
+    if clamped:
         fx, fy = min(max(fx, 0.0), 1.0), min(max(fy, 0.0), 1.0)
     elif not frame.contains(point):
         raise OutOfBounds(
@@ -243,10 +249,24 @@ def to_screen(point: Point, frame: ModelFrame, monitor: Monitor, *, clamp: bool 
             if point.space is CoordinateSpace.RESIZED
             else f"point ({point.x:g}, {point.y:g}) is outside the {point.space.value} range"
         )
+    right, bottom = monitor.left + monitor.width, monitor.top + monitor.height
     sx = monitor.left + round_half_away(fx * frame.source_width / monitor.scale)
     sy = monitor.top + round_half_away(fy * frame.source_height / monitor.scale)
-    sx = min(sx, monitor.left + monitor.width - 1)
-    sy = min(sy, monitor.top + monitor.height - 1)
+    # The far edge of the frame is the monitor's last unit; a capture whose size is not a whole
+    # number of units at this scale reaches up to _EDGE_SLACK units further, still the edge.
+    if right <= sx < right + _EDGE_SLACK:
+        sx = right - 1
+    if bottom <= sy < bottom + _EDGE_SLACK:
+        sy = bottom - 1
+    if not monitor.contains(sx, sy):
+        raise OutOfBounds(
+            f"point ({point.x:g}, {point.y:g}) lands at ({sx}, {sy}), outside "
+            f"{monitor.describe()}: the {frame.source_width}x{frame.source_height} capture does "
+            f"not match the monitor at scale {monitor.scale:g}"
+        )
+    if clamped and sx in (monitor.left, right - 1) and sy in (monitor.top, bottom - 1):
+        sx += 1 if sx == monitor.left else -1
+        sy += 1 if sy == monitor.top else -1
     return Point.screen(sx, sy)
 
 

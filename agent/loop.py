@@ -1,45 +1,75 @@
-"""The agent loop: observe -> decide -> act -> record, one step per model call.
+"""The agent loop: one step = observe -> decide -> review -> act -> record.
 
-:meth:`Agent.steps` is a generator of :class:`Step`; :meth:`Agent.run` consumes it. Errors the
-model caused (unreadable answer, point off the image or the monitor) go back to the model with
-the reason, up to ``max_retries`` times in a row; then the run ends as ``failed``. Errors of the
-run (backend down, frame mismatch, desktop failure) end it as ``error``, a fail-safe or Ctrl-C
-as ``aborted``. In every case the failing step is recorded and the trajectory closed with its
-final status; only bugs propagate as exceptions.
+:meth:`Agent.steps` is a generator of :class:`Step`; :meth:`Agent.run` consumes it. Each phase is
+one method working on the step's own state (:class:`StepState`):
+
+* **observe**: capture the monitor, compute the frame, start writing the screenshot in the
+  background (it is encoded while the model thinks);
+* **decide**: the :class:`~agent.decision.Decider` (the model by default) gives actions in its
+  coordinate space;
+* **review**: every point through :func:`~agent.geometry.to_screen`, every action through
+  :func:`~actions.executor.check_action` (what is recorded as executed is exactly what runs),
+  then the :class:`~actions.policy.Policy` and the :class:`~actions.policy.LoopGuard` vet the
+  whole step before any of it runs;
+* **record** the decision durably (screenshot file complete, line flushed), then **act**, then
+  record the result.
+
+Errors the model caused (unreadable answer, point off the image, a refusal of the policy) go back
+to the model with the reason, up to ``max_retries`` times in a row; then the run ends as
+``failed``. A spent budget ends it as ``budget``, a repeated loop after a warning as ``failed``,
+a fail-safe, Ctrl-C, SIGTERM or the stop file as ``aborted``, any other failure (capture,
+backend, frame, recording) as ``error``. In every case the failing step is recorded, held
+buttons and keys are released and the trajectory is closed with its final status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import platform
+import signal
+import threading
 import time
+import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from PIL.Image import Image
-
 from actions.executor import ActionResult, Executor, check_action
-from actions.schema import Action, Terminate, map_points
-from agent.chat import Message
-from agent.errors import Aborted, AgentError, ConfigurationError, ModelError
-from agent.geometry import to_screen
+from actions.policy import Budget, LoopGuard, Policy
+from actions.schema import Action, Terminate, TypeText, map_points
+from agent.decision import Decider, Decision, ModelDecider, Situation, UnusableAnswer
+from agent.errors import (
+    Aborted,
+    AgentError,
+    BudgetExceeded,
+    ConfigurationError,
+    LoopDetected,
+    ModelError,
+    RecordingError,
+    Terminated,
+)
+from agent.geometry import ModelFrame, to_screen
 from agent.models.base import Backend
-from agent.screen import CaptureSource
+from agent.screen import CaptureSource, Screenshot
+from agent.secrets import Secrets
 from agent.styles.base import PastStep, Style
 from agent.trajectory import (
     FrameRecord,
     MonitorRecord,
     PromptTurn,
     RunStatus,
+    ScreenshotFile,
     StepRecord,
     TrajectoryMeta,
     TrajectoryRecorder,
     now_iso,
 )
 
-__all__ = ["Agent", "RunResult", "Step", "library_versions"]
+__all__ = ["Agent", "RunResult", "Step", "StepState", "library_versions"]
 
 _PACKAGES = (
     "gui-agent",
@@ -66,7 +96,7 @@ def library_versions() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Step:
-    """One model call and what came of it. ``status`` is set on the last step of a run."""
+    """One step and what came of it. ``status`` is set on the last step of a run."""
 
     record: StepRecord
     status: RunStatus | None = None
@@ -86,12 +116,81 @@ class RunResult:
         return self.status == "done"
 
 
+@dataclass
+class StepState:
+    """Everything one step gathers, phase by phase."""
+
+    index: int
+    timings: dict[str, float] = field(default_factory=dict)
+    shot: Screenshot | None = None
+    frame: ModelFrame | None = None
+    screenshot: ScreenshotFile | None = None
+    digest: Future[int] | None = None
+    decision: Decision | None = None
+    executed: list[Action] = field(default_factory=list)
+    verdicts: list[str] = field(default_factory=list)
+    results: list[ActionResult] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    error: str | None = None
+    status: RunStatus | None = None
+    message: str | None = None
+    decided: bool = False
+    """the decision line is on disk"""
+
+    def end(self, status: RunStatus, message: str, error: str | None = None) -> None:
+        self.status, self.message = status, message
+        self.error = error if error is not None else message
+
+    def record(self) -> StepRecord:
+        d = self.decision
+        return StepRecord(
+            index=self.index,
+            timings=dict(self.timings),
+            screenshot=self.screenshot.name if self.screenshot else None,
+            frame=FrameRecord.of(frame) if (frame := d.frame if d else self.frame) else None,
+            monitor=MonitorRecord.of(self.shot.monitor) if self.shot else None,
+            prompt=_prompt_record(d) if d else [],
+            raw_output=d.raw_output if d else "",
+            source=d.source if d else "model",
+            parsed=d.actions if d else [],
+            executed=self.executed,
+            verdicts=self.verdicts,
+            results=self.results,
+            error=self.error,
+            released=self.released,
+            prompt_tokens=d.prompt_tokens if d else None,
+            completion_tokens=d.completion_tokens if d else None,
+        )
+
+
+@dataclass
+class _Run:
+    """State across the steps of one run."""
+
+    instruction: str
+    started: float
+    guard: LoopGuard
+    recorder: TrajectoryRecorder | None
+    past: list[PastStep] = field(default_factory=list)
+    feedback: str | None = None
+    refused: int = 0
+    model_calls: int = 0
+    tokens: int = 0
+    stop_reason: str | None = None
+
+
 class Agent:
     """Drives one monitor with one model.
 
-    ``out``: trajectory directory (None: nothing recorded). ``max_steps``: model calls at most.
+    ``out``: trajectory directory (None: nothing recorded). ``max_steps``: steps at most.
     ``max_retries``: refused answers in a row that are fed back before the run fails.
     ``clamp``: move points outside the image to its nearest edge instead of refusing them.
+    ``policy``: what a step may do (deny list, bounds, region, confirmation); ``budget``: wall
+    time, model calls and tokens; ``loop_limit``: the same step on an unchanged screen this many
+    times is refused with a warning, and once more ends the run (0: off). ``secrets``: named
+    values the model may type by placeholder, never recorded. ``stop_file``: when this file
+    appears, the run stops before its next action (for programs that started it).
+    ``decider``: where actions come from; default: ``backend`` + ``style``.
     """
 
     def __init__(
@@ -105,17 +204,33 @@ class Agent:
         max_steps: int = 15,
         max_retries: int = 2,
         clamp: bool = False,
+        policy: Policy | None = None,
+        budget: Budget | None = None,
+        loop_limit: int = 3,
+        secrets: Secrets | dict[str, str] | None = None,
+        stop_file: Path | str | None = None,
+        decider: Decider | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> None:
-        if max_steps < 1 or max_retries < 0:
-            raise ConfigurationError("max_steps must be >= 1 and max_retries >= 0")
+        if max_steps < 1 or max_retries < 0 or loop_limit < 0:
+            raise ConfigurationError(
+                "max_steps must be >= 1, max_retries >= 0 and loop_limit >= 0"
+            )
         self.backend = backend
         self.style = style
+        self.decider: Decider = decider or ModelDecider(backend, style)
         self.executor = executor
         self.screen = screen
         self.out = Path(out) if out is not None else None
         self.max_steps = max_steps
         self.max_retries = max_retries
         self.clamp = clamp
+        self.policy = policy or Policy()
+        self.budget = budget or Budget()
+        self.loop_limit = loop_limit
+        self.secrets = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+        self.stop_file = Path(stop_file) if stop_file is not None else None
+        self.settings = dict(settings or {})
 
     def run(self, instruction: str) -> RunResult:
         history = list(self.steps(instruction))
@@ -124,42 +239,207 @@ class Agent:
         return RunResult(last.status, len(history), last.message, self.out, history)
 
     def steps(self, instruction: str) -> Iterator[Step]:
-        recorder = self._recorder(instruction)
-        past: list[PastStep] = []
-        files: dict[int, str] = {}  # id(image) -> screenshot file, for prompt records
-        feedback: str | None = None
-        refused = 0
+        """The loop as a generator: one :class:`Step` per step, the last with the status."""
+        recorder = self._recorder(instruction)  # an unwritable directory fails here, before all
+        run = _Run(
+            instruction + self.secrets.instruction_note(),
+            time.monotonic(),
+            LoopGuard(self.loop_limit),
+            recorder,
+        )
         status: RunStatus | None = None
         message: str | None = None
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-digest")
         try:
-            for index in range(self.max_steps):
-                record, image, actions, status, message = self._step(
-                    index, instruction, past, files, feedback
-                )
-                if record.error is not None and status is None:
-                    refused += 1
-                    feedback = record.error
-                    if refused > self.max_retries:
-                        status = "failed"
-                        message = f"{refused} unusable answers in a row; last: {record.error}"
-                else:
-                    refused, feedback = 0, None
-                    keep = getattr(self.style, "history_images", 0) > 0
-                    past.append(
-                        PastStep(tuple(actions), image if keep else None, record.raw_output)
-                    )
-                    files[id(image)] = record.screenshot
-                    self._forget_old_images(past, files)
-                if status is None and index == self.max_steps - 1:
-                    status, message = "max_steps", f"no result after {self.max_steps} steps"
-                if recorder is not None:
-                    recorder.record(record, image)
-                yield Step(record, status, message)
-                if status is not None:
-                    return
+            with self._sigterm(run):
+                for index in range(self.max_steps):
+                    state = StepState(index)
+                    self._step(state, run, background)
+                    status, message = state.status, state.message
+                    if status is None and index == self.max_steps - 1:
+                        status, message = "max_steps", f"no result after {self.max_steps} steps"
+                    yield Step(state.record(), status, message)
+                    if status is not None:
+                        return
+        except (KeyboardInterrupt, GeneratorExit):
+            status = "aborted"
+            message = run.stop_reason or "stopped between steps"
+            raise
         finally:
+            released = self._release()
+            background.shutdown(wait=False)
             if recorder is not None:
-                recorder.close(status or "error", message or "the run was interrupted")
+                if released:
+                    message = f"{message or ''} (released {', '.join(released)})".strip()
+                recorder.close(status or "error", message or "the run ended unexpectedly")
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def _step(self, state: StepState, run: _Run, background: ThreadPoolExecutor) -> None:
+        clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            state.timings[phase] = now - clock
+            clock = now
+
+        try:
+            self._observe(state, run, background)
+            lap("capture")
+            self._check_budget(run)
+            self._decide(state, run)
+            clock = time.perf_counter()
+            self._review(state, run)
+            lap("review")
+            self._record_decision(state, run)
+            lap("record")
+            self._act(state)
+            lap("execute")
+        except UnusableAnswer as exc:
+            state.decision = exc.partial
+            state.timings.update(exc.partial.timings)
+            state.error = f"{exc.kind}: {exc}"
+        except ModelError as exc:
+            state.error = f"{type(exc).__name__}: {exc}"
+        except BudgetExceeded as exc:
+            state.end("budget", str(exc), f"BudgetExceeded: {exc}")
+        except LoopDetected as exc:
+            state.end("failed", str(exc), f"LoopDetected: {exc}")
+        except Aborted as exc:
+            state.end("aborted", str(exc), f"Aborted: {exc}")
+        except KeyboardInterrupt as exc:
+            reason = str(exc) if isinstance(exc, Terminated) else "interrupted (Ctrl-C)"
+            run.stop_reason = reason
+            state.end("aborted", reason, f"Aborted: {reason}")
+        except AgentError as exc:
+            state.end("error", f"{type(exc).__name__}: {exc}")
+        if state.status == "aborted":
+            state.released = self._release()
+        self._record_result(state, run)
+        self._learn(state, run)
+
+    def _observe(self, state: StepState, run: _Run, background: ThreadPoolExecutor) -> None:
+        shot = self.screen.capture()
+        shot.image.info.pop("screenshot", None)
+        state.shot = shot
+        state.frame = self.decider.frame_for(shot.image.width, shot.image.height)
+        if run.recorder is not None:
+            state.screenshot = run.recorder.screenshot(state.index, shot.image)
+            shot.image.info["screenshot"] = state.screenshot.name  # prompts name it by file
+        state.digest = background.submit(_pixels_digest, shot.image)
+
+    def _check_budget(self, run: _Run) -> None:
+        self.budget.check(
+            seconds=time.monotonic() - run.started, model_calls=run.model_calls, tokens=run.tokens
+        )
+
+    def _decide(self, state: StepState, run: _Run) -> None:
+        assert state.shot is not None and state.frame is not None
+        situation = Situation(
+            state.index, run.instruction, state.shot, state.frame, tuple(run.past), run.feedback
+        )
+        run.model_calls += int(self.decider.source == "model")
+        try:
+            state.decision = self.decider.decide(situation)
+        except UnusableAnswer as exc:
+            run.tokens += (exc.partial.prompt_tokens or 0) + (exc.partial.completion_tokens or 0)
+            raise
+        d = state.decision
+        state.timings.update(d.timings)
+        run.tokens += (d.prompt_tokens or 0) + (d.completion_tokens or 0)
+
+    def _review(self, state: StepState, run: _Run) -> None:
+        assert state.decision is not None and state.shot is not None and state.digest
+        frame, monitor = state.decision.frame, state.shot.monitor
+
+        def convert(action: Action) -> Action:
+            screen = map_points(action, lambda p: to_screen(p, frame, monitor, clamp=self.clamp))
+            return check_action(screen, monitor)
+
+        state.executed = [convert(a) for a in state.decision.actions]
+        state.verdicts = self.policy.review(state.executed, monitor)
+        run.guard.check(f"{state.digest.result():08x}", state.executed)
+
+    def _record_decision(self, state: StepState, run: _Run) -> None:
+        if run.recorder is not None:
+            run.recorder.decision(state.record(), state.screenshot)
+        state.decided = True
+
+    def _act(self, state: StepState) -> None:
+        assert state.shot is not None
+        for action in state.executed:
+            self._check_stop_file()
+            if isinstance(action, TypeText) and self.secrets:
+                action = action.model_copy(update={"text": self.secrets.expand(action.text)})
+            state.results.append(self.executor.execute(action, state.shot.monitor))
+            if isinstance(action, Terminate):
+                state.status = "done" if action.status == "success" else "failed"
+                state.message = action.message or f"the model ended the task: {action.status}"
+                break
+
+    def _record_result(self, state: StepState, run: _Run) -> None:
+        if run.recorder is None:
+            return
+        try:
+            if not state.decided:  # nothing ran: the decision and its outcome together
+                run.recorder.decision(state.record(), state.screenshot)
+                state.decided = True
+            run.recorder.result(
+                state.index, state.results, state.error, state.timings, state.released
+            )
+        except RecordingError as exc:
+            if state.status is None or state.status == "done":
+                state.end("error", f"RecordingError: {exc}")
+
+    def _learn(self, state: StepState, run: _Run) -> None:
+        """What the next step is told: the reason of a refusal, or this step as history."""
+        if state.status is not None:
+            return
+        if state.error is not None:
+            run.refused += 1
+            run.feedback = state.error
+            if run.refused > self.max_retries:
+                message = f"{run.refused} unusable answers in a row; last: {state.error}"
+                state.status, state.message = "failed", message
+            return
+        assert state.decision is not None and state.shot is not None
+        run.refused, run.feedback = 0, None
+        keep = getattr(self.style, "history_images", 0)
+        image = state.shot.image if keep > 0 else None
+        run.past.append(PastStep(tuple(state.decision.actions), image, state.decision.raw_output))
+        for i, old in enumerate(run.past[: max(0, len(run.past) - keep)]):
+            if old.image is not None:
+                run.past[i] = replace(old, image=None)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check_stop_file(self) -> None:
+        if self.stop_file is not None and self.stop_file.exists():
+            raise Aborted(f"stop file {self.stop_file} found")
+
+    def _release(self) -> list[str]:
+        try:
+            return self.executor.release()
+        except Exception:  # noqa: BLE001 - releasing is best effort on a failing desktop
+            return []
+
+    @contextlib.contextmanager
+    def _sigterm(self, run: _Run) -> Iterator[None]:
+        """SIGTERM raises :class:`Terminated` in the main thread while the run is going."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            run.stop_reason = "terminated (SIGTERM)"
+            raise Terminated("terminated (SIGTERM)")
+
+        previous = signal.signal(signal.SIGTERM, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     def _recorder(self, instruction: str) -> TrajectoryRecorder | None:
         if self.out is None:
@@ -176,115 +456,33 @@ class Agent:
                 "max_steps": self.max_steps,
                 "max_retries": self.max_retries,
                 "clamp": self.clamp,
+                "loop_limit": self.loop_limit,
+                "confirm": self.policy.confirm,
+                "region": self.policy.region.describe() if self.policy.region else None,
+                "allow_combos": ["+".join(c) for c in self.policy.allow_combos],
+                "budget": {k: v for k, v in vars(self.budget).items() if v is not None},
+                "secrets": self.secrets.names,
+                "stop_file": str(self.stop_file) if self.stop_file else None,
+                **self.settings,
             },
             versions=library_versions(),
             started_at=now_iso(),
         )
-        return TrajectoryRecorder(self.out, meta)
-
-    def _forget_old_images(self, past: list[PastStep], files: dict[int, str]) -> None:
-        keep = getattr(self.style, "history_images", 0)
-        for i, old in enumerate(past[: max(0, len(past) - keep)]):
-            if old.image is not None:
-                files.pop(id(old.image), None)
-                past[i] = replace(old, image=None)
-
-    def _step(
-        self,
-        index: int,
-        instruction: str,
-        past: list[PastStep],
-        files: dict[int, str],
-        feedback: str | None,
-    ) -> tuple[StepRecord, Image, list[Action], RunStatus | None, str | None]:
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(phase: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[phase] = now - clock
-            clock = now
-
-        # observe
-        shot = self.screen.capture()
-        monitor = shot.monitor
-        lap("capture")
-        frame = self.backend.frame_for(shot.image.width, shot.image.height)
-        messages = self.style.messages(instruction, frame, shot.image, past, feedback)
-        name = TrajectoryRecorder.screenshot_name(index)
-        files[id(shot.image)] = name
-        lap("preprocess")
-        fields: dict[str, Any] = {
-            "index": index,
-            "timings": timings,
-            "screenshot": name,
-            "frame": FrameRecord.of(frame),
-            "monitor": MonitorRecord.of(monitor),
-            "prompt": _prompt_record(messages, files),
-            "raw_output": "",
-            "parsed": [],
-            "executed": [],
-            "results": [],
-        }
-        files.pop(id(shot.image), None)
-        status: RunStatus | None = None
-        message: str | None = None
-        parsed: list[Action] = []
-        results: list[ActionResult] = []
-        try:
-            # decide
-            completion = self.backend.complete(messages, frame)
-            lap("model")
-            fields.update(
-                raw_output=completion.text,
-                frame=FrameRecord.of(completion.frame),
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-            )
-            parsed = self.style.parse(completion.text)
-            fields["parsed"] = parsed
-            lap("parse")
-            executed = [
-                map_points(a, lambda p: to_screen(p, completion.frame, monitor, clamp=self.clamp))
-                for a in parsed
-            ]
-            for action in executed:
-                check_action(action, monitor)
-            fields["executed"] = executed
-            lap("convert")
-            # act
-            for action in executed:
-                results.append(self.executor.execute(action, monitor))
-                if isinstance(action, Terminate):
-                    status = "done" if action.status == "success" else "failed"
-                    message = action.message or f"the model ended the task: {action.status}"
-                    break
-            lap("execute")
-        except ModelError as exc:
-            fields["error"] = f"{type(exc).__name__}: {exc}"
-        except Aborted as exc:
-            fields["error"] = f"Aborted: {exc}"
-            status, message = "aborted", str(exc)
-        except KeyboardInterrupt:
-            fields["error"] = "Aborted: interrupted (Ctrl-C)"
-            status, message = "aborted", "interrupted (Ctrl-C)"
-        except AgentError as exc:
-            fields["error"] = f"{type(exc).__name__}: {exc}"
-            status, message = "error", f"{type(exc).__name__}: {exc}"
-        fields["results"] = results
-        record = StepRecord(**fields)
-        lap("record")
-        record = record.model_copy(update={"timings": timings})
-        return record, shot.image, parsed, status, message
+        return TrajectoryRecorder(self.out, meta, secrets=self.secrets)
 
 
-def _prompt_record(messages: list[Message], files: dict[int, str]) -> list[PromptTurn]:
+def _pixels_digest(image: Any) -> int:
+    return zlib.crc32(image.tobytes())
+
+
+def _prompt_record(decision: Decision) -> list[PromptTurn]:
+    """The prompt as sent; each image is named by the screenshot file it was captured as."""
     turns = []
-    for m in messages:
+    for m in decision.messages:
         content: list[str | dict[str, str]] = [
-            part if isinstance(part, str) else {"image": files.get(id(part), "")}
+            part if isinstance(part, str) else {"image": str(part.info.get("screenshot", ""))}
             for part in m.content
         ]
         turns.append(PromptTurn(role=m.role, content=content))
     return turns
+

@@ -119,6 +119,7 @@ class Screen:
         self._infos = infos
         self._index = self._resolve(monitor)
         self._scale = scale
+        self._checked = False
 
     @staticmethod
     def list_monitors() -> list[Monitor]:
@@ -157,7 +158,10 @@ class Screen:
 
     @property
     def monitor(self) -> Monitor:
-        """The chosen monitor; its scale is known after the first capture (or when given)."""
+        """The chosen monitor with its scale: measured by a first capture unless given, and a
+        given scale checked against one."""
+        if not self._checked:
+            self.capture()
         return self._monitor_at(self._index, self._scale or 1.0)
 
     def _grab(self, info: dict[str, Any]) -> Image.Image:
@@ -168,9 +172,22 @@ class Screen:
     def capture(self) -> Screenshot:
         info = self._infos[self._index]
         image = self._grab(info)
-        if self._scale is None:
-            self._scale = detect_scale(image.size, (int(info["width"]), int(info["height"])))
-        return Screenshot(image, self._monitor_at(self._index, self._scale), time.time())
+        if not self._checked:
+            logical = (int(info["width"]), int(info["height"]))
+            measured = detect_scale(image.size, logical)
+            if self._scale is None:
+                self._scale = measured
+            elif any(abs(size / self._scale - units) > 1.5 for size, units in (
+                (image.width, logical[0]), (image.height, logical[1])
+            )):
+                raise ConfigurationError(
+                    f"scale {self._scale:g} does not fit monitor {self._index}: its capture is "
+                    f"{image.width}x{image.height} physical pixels for {logical[0]}x{logical[1]}"
+                    f" screen units, which is scale {measured:g}; pass {measured:g} or leave "
+                    "the scale out to measure it"
+                )
+            self._checked = True
+        return Screenshot(image, self._monitor_at(self._index, self._scale or 1.0), time.time())
 
     def close(self) -> None:
         self._sct.close()

@@ -1,16 +1,21 @@
-"""Trajectories: versioned, append-only records of runs, written off the critical path.
+"""Trajectories: versioned, append-only records of runs.
 
 A trajectory directory holds::
 
     meta.json      TrajectoryMeta: schema version, instruction, model, backend, style, frame
                    bounds, monitor, library versions, start time; status and end time once over
-    steps.jsonl    one StepRecord per line, in order
+    steps.jsonl    two lines per step, in order: its decision, then its result
     step_0000.png  the screenshot each step was decided on, lossless
 
-:class:`TrajectoryRecorder` hands each step to a background thread, which writes the PNG
-(temporary name, then renamed), hashes it, and only then appends the step's line and flushes it.
-A run killed at any moment therefore leaves only complete steps behind. :func:`load_trajectory`
-reads a directory back into typed objects and ignores a cut-off last line.
+Crash safety: a step's screenshot is encoded and written by a background thread while the model
+thinks (temporary name, then renamed, then hashed). Its **decision** line (prompt, raw output,
+parsed and executed actions, policy verdicts, the screenshot's name and sha256) is written and
+flushed only when that file is complete, and before the first input event of the step; its
+**result** line (what each action did, the error, timings) after the actions. A run killed at
+any moment therefore never hides an action it took, and every line names only complete files.
+:func:`load_trajectory` merges the two lines, flags a step whose result is missing as
+``interrupted`` and ignores a cut-off last line (``truncated``). Secrets are replaced by their
+placeholder in every line before it is written (:class:`agent.secrets.Secrets`).
 """
 
 from __future__ import annotations
@@ -19,9 +24,8 @@ import hashlib
 import io
 import json
 import os
-import queue
-import threading
-from dataclasses import asdict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -31,14 +35,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actions.executor import ActionResult
 from actions.schema import Action
-from agent.errors import ConfigurationError, RunError
+from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor
+from agent.secrets import Secrets
 
 __all__ = [
     "SCHEMA_VERSION",
     "FrameRecord",
     "MonitorRecord",
     "PromptTurn",
+    "ScreenshotFile",
     "StepRecord",
     "Trajectory",
     "TrajectoryMeta",
@@ -47,8 +53,9 @@ __all__ = [
     "now_iso",
 ]
 
-SCHEMA_VERSION = 1
-RunStatus = Literal["done", "failed", "max_steps", "aborted", "error"]
+SCHEMA_VERSION = 2
+RunStatus = Literal["done", "failed", "max_steps", "budget", "aborted", "error"]
+Source = Literal["model", "cache", "replay", "script"]
 
 
 def now_iso() -> str:
@@ -123,18 +130,46 @@ class TrajectoryMeta(_Record):
 class StepRecord(_Record):
     index: int
     timings: dict[str, float] = Field(description="seconds per phase")
-    screenshot: str
+    screenshot: str | None = Field(default=None, description="file name; None: capture failed")
     screenshot_sha256: str = ""
-    frame: FrameRecord
-    monitor: MonitorRecord
-    prompt: list[PromptTurn]
-    raw_output: str
-    parsed: list[Action] = Field(description="actions in the model's coordinate space")
-    executed: list[Action] = Field(description="actions in screen coordinates, as carried out")
-    results: list[ActionResult]
+    frame: FrameRecord | None = None
+    monitor: MonitorRecord | None = None
+    prompt: list[PromptTurn] = Field(default_factory=list)
+    raw_output: str = ""
+    source: Source = Field(default="model", description="where the actions came from")
+    parsed: list[Action] = Field(
+        default_factory=list, description="actions in the model's coordinate space"
+    )
+    executed: list[Action] = Field(
+        default_factory=list,
+        description="actions in screen coordinates, exactly as handed to the executor",
+    )
+    verdicts: list[str] = Field(
+        default_factory=list, description="what the safety policy decided, besides refusals"
+    )
+    results: list[ActionResult] = Field(default_factory=list)
     error: str | None = None
+    released: list[str] = Field(
+        default_factory=list, description="buttons and keys found held and released"
+    )
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    interrupted: bool = Field(
+        default=False,
+        description="the decision was recorded but not its result: the process died while "
+        "acting, so any of ``executed`` may have reached the desktop",
+    )
+
+
+class _Result(_Record):
+    """The second line of a step: what came of its decision."""
+
+    event: Literal["result"] = "result"
+    index: int
+    results: list[ActionResult]
+    error: str | None = None
+    released: list[str] = Field(default_factory=list)
+    timings: dict[str, float]
 
 
 class Trajectory(_Record):
@@ -144,26 +179,52 @@ class Trajectory(_Record):
     truncated: bool = Field(description="the last line of steps.jsonl was cut off and ignored")
 
     def screenshot_path(self, step: StepRecord) -> Path:
+        if step.screenshot is None:
+            raise ConfigurationError(f"step {step.index} has no screenshot (its capture failed)")
         return self.directory / step.screenshot
 
 
-class TrajectoryRecorder:
-    """Writes one trajectory directory. Use as a context manager or call :meth:`close`."""
+@dataclass(frozen=True)
+class ScreenshotFile:
+    """A screenshot being written in the background: its file name and the pending write."""
 
-    def __init__(self, directory: Path, meta: TrajectoryMeta, *, png_level: int = 1) -> None:
+    name: str
+    pending: Future[str]
+    """resolves to the file's sha256 once the file is complete"""
+
+    def wait(self) -> str:
+        try:
+            return self.pending.result()
+        except OSError as exc:
+            raise RecordingError(f"cannot write screenshot {self.name}: {exc}") from exc
+
+
+class TrajectoryRecorder:
+    """Writes one trajectory directory; fails with :class:`RecordingError` (before any action)
+    when the directory cannot be written. Call :meth:`close` at the end."""
+
+    def __init__(
+        self,
+        directory: Path,
+        meta: TrajectoryMeta,
+        *,
+        png_level: int = 1,
+        secrets: Secrets | None = None,
+    ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if (self.directory / "steps.jsonl").exists():
-            raise ConfigurationError(f"{self.directory} already holds a trajectory")
+        self.secrets = secrets or Secrets()
         self.meta = meta
         self._png_level = png_level
-        self._write_meta()
-        self._steps = (self.directory / "steps.jsonl").open("a", encoding="utf-8")
-        self._queue: queue.Queue[tuple[StepRecord, Image] | None] = queue.Queue(maxsize=16)
-        self._error: BaseException | None = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if (self.directory / "steps.jsonl").exists():
+                raise ConfigurationError(f"{self.directory} already holds a trajectory")
+            self._write_meta()
+            self._steps = (self.directory / "steps.jsonl").open("x", encoding="utf-8")
+        except OSError as exc:
+            raise RecordingError(f"cannot record the run in {self.directory}: {exc}") from exc
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trajectory-writer")
         self.written = 0
-        self._thread = threading.Thread(target=self._work, name="trajectory-writer", daemon=True)
-        self._thread.start()
 
     @staticmethod
     def screenshot_name(index: int) -> str:
@@ -171,43 +232,63 @@ class TrajectoryRecorder:
 
     def _write_meta(self) -> None:
         tmp = self.directory / "meta.json.tmp"
-        tmp.write_text(self.meta.model_dump_json(indent=2), encoding="utf-8")
+        data = self.secrets.redact_data(self.meta.model_dump(mode="json"))
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.directory / "meta.json")
 
-    def record(self, step: StepRecord, screenshot: Image) -> None:
-        """Queue a step; its line is written after its screenshot file is complete."""
-        if self._error is not None:
-            raise RunError(f"trajectory writer failed: {self._error}") from self._error
-        self._queue.put((step, screenshot))
+    def screenshot(self, index: int, image: Image) -> ScreenshotFile:
+        """Start writing step ``index``'s screenshot in the background (while the model thinks)."""
+        name = self.screenshot_name(index)
+        return ScreenshotFile(name, self._writer.submit(self._write_png, name, image))
 
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            step, image = item
-            if self._error is not None:
-                continue
-            try:
-                self._write_step(step, image)
-            except BaseException as exc:  # noqa: BLE001 - reported to the loop by record/close
-                self._error = exc
-
-    def _write_step(self, step: StepRecord, image: Image) -> None:
-        final = self.directory / step.screenshot
+    def _write_png(self, name: str, image: Image) -> str:
+        final = self.directory / name
         tmp = final.with_suffix(".png.tmp")
         encoded = io.BytesIO()
         image.save(encoded, format="PNG", compress_level=self._png_level)
         data = encoded.getvalue()
         tmp.write_bytes(data)
         os.replace(tmp, final)
-        digest = hashlib.sha256(data).hexdigest()
-        line = step.model_copy(update={"screenshot_sha256": digest}).model_dump_json()
-        self._steps.write(line + "\n")
-        self._steps.flush()
+        return hashlib.sha256(data).hexdigest()
+
+    def _line(self, record: BaseModel, **extra: Any) -> None:
+        data = self.secrets.redact_data({**extra, **record.model_dump(mode="json")})
+        try:
+            self._steps.write(json.dumps(data, ensure_ascii=False) + "\n")
+            self._steps.flush()
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.directory / 'steps.jsonl'}: {exc}") from exc
+
+    def decision(self, step: StepRecord, screenshot: ScreenshotFile | None) -> None:
+        """Write a step's decision once its screenshot file is complete. Call it before the
+        step's first input event; raises RecordingError if anything could not be written."""
+        if screenshot is not None:
+            step = step.model_copy(update={"screenshot_sha256": screenshot.wait()})
+        self._line(step, event="decision")
+
+    def result(
+        self,
+        index: int,
+        results: list[ActionResult],
+        error: str | None,
+        timings: dict[str, float],
+        released: list[str] | None = None,
+    ) -> None:
+        """Write what came of step ``index``'s decision."""
+        self._line(
+            _Result(
+                index=index,
+                results=results,
+                error=error,
+                released=released or [],
+                timings=timings,
+            )
+        )
         self.written += 1
 
     def close(self, status: RunStatus, message: str | None = None) -> None:
-        """Wait for pending steps, then write the final status into meta.json."""
-        self._queue.put(None)
-        self._thread.join()
+        """Finish pending writes, then write the final status into meta.json."""
+        self._writer.shutdown(wait=True)
         self._steps.close()
         self.meta = self.meta.model_copy(
             update={
@@ -217,24 +298,29 @@ class TrajectoryRecorder:
                 "steps": self.written,
             }
         )
-        self._write_meta()
-        if self._error is not None:
-            raise RunError(f"trajectory writer failed: {self._error}") from self._error
+        try:
+            self._write_meta()
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.directory / 'meta.json'}: {exc}") from exc
 
 
 def load_trajectory(directory: Path | str) -> Trajectory:
-    """Read a trajectory directory. A cut-off last line (a killed run) is ignored and flagged."""
+    """Read a trajectory directory. A cut-off last line (a killed run) is ignored and flagged;
+    a step whose result line is missing is returned with ``interrupted`` set."""
     directory = Path(directory)
     meta_path = directory / "meta.json"
     if not meta_path.is_file():
         raise ConfigurationError(f"{directory} is not a trajectory: no meta.json")
-    meta = TrajectoryMeta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = TrajectoryMeta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigurationError(f"{meta_path}: not a valid trajectory meta: {exc}") from exc
     if meta.schema_version > SCHEMA_VERSION:
         raise ConfigurationError(
             f"{directory} has schema version {meta.schema_version}; this version reads up to "
             f"{SCHEMA_VERSION}"
         )
-    steps: list[StepRecord] = []
+    steps: dict[int, StepRecord] = {}
     truncated = False
     steps_path = directory / "steps.jsonl"
     text = steps_path.read_text(encoding="utf-8") if steps_path.exists() else ""
@@ -246,7 +332,24 @@ def load_trajectory(directory: Path | str) -> Trajectory:
             truncated = True
             break
         try:
-            steps.append(StepRecord.model_validate(json.loads(line)))
-        except ValueError as exc:
+            data = json.loads(line)
+            event = data.pop("event", None) if isinstance(data, dict) else None
+            if event == "result":
+                result = _Result.model_validate(data)
+                step = steps[result.index]
+                steps[result.index] = step.model_copy(
+                    update={
+                        "results": result.results,
+                        "error": result.error,
+                        "released": result.released,
+                        "timings": {**step.timings, **result.timings},
+                        "interrupted": False,
+                    }
+                )
+            else:  # a decision (schema 2) or a whole step (schema 1)
+                record = StepRecord.model_validate(data)
+                steps[record.index] = record.model_copy(update={"interrupted": event is not None})
+        except (ValueError, KeyError) as exc:
             raise ConfigurationError(f"{steps_path}:{number}: not a valid step: {exc}") from exc
-    return Trajectory(directory=directory, meta=meta, steps=steps, truncated=truncated)
+    ordered = [steps[i] for i in sorted(steps)]
+    return Trajectory(directory=directory, meta=meta, steps=ordered, truncated=truncated)

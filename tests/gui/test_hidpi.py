@@ -15,6 +15,7 @@ from PIL import Image
 
 from actions.executor import PyAutoGUIExecutor
 from agent.chat import Message
+from agent.errors import ConfigurationError
 from agent.geometry import ModelFrame, Point, to_model
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
@@ -85,11 +86,19 @@ def test_clicks_land_on_scaled_captures(
         app.close()
 
 
-def test_scale_override_and_model_space_inverse(virtual_display: Any) -> None:
+def test_a_scale_that_disagrees_with_the_capture_is_a_configuration_error(
+    virtual_display: Any,
+) -> None:
     display = virtual_display(800, 600)
     with Screen(display=display.name, scale=2.0) as screen:
-        shot = screen.capture()
-        assert shot.monitor.scale == 2.0  # override wins over the measured 1.0
+        with pytest.raises(ConfigurationError, match="scale 2 does not fit .* scale 1"):
+            screen.capture()
+    with Screen(display=display.name, scale=1.0) as screen:
+        assert screen.capture().monitor.scale == 1.0  # a scale that fits is taken as given
+
+
+def test_scale_override_and_model_space_inverse(virtual_display: Any) -> None:
+    display = virtual_display(800, 600)
     with Screen(display=display.name) as screen:
         shot = screen.capture()
         assert shot.monitor.scale == 1.0
