@@ -7,13 +7,24 @@ loaded with the same bounds, so its own resize is the identity. After preprocess
 the model really saw (``image_grid_thw * patch_size``) is compared with the computed one; any
 difference raises :class:`~agent.errors.FrameMismatch` instead of clicking in the wrong place.
 Decoding is greedy unless ``sample=True``.
+
+Nothing here makes transformers warn: the official checkpoints' ``generation_config.json`` sets
+sampling flags (do_sample true, temperature 0.1, top_p 0.001, top_k 1); for greedy decoding they
+are removed from the model's own generation config instead of being overridden per call (an
+explicit ``generation_config=`` to ``generate()`` gets its unset flags filled back from the model's
+in transformers 5.x, which warns "generation flags are not valid", and passing it together with
+``max_new_tokens`` is deprecated). On 4.x the fast image processor is asked for by name (it is
+loaded anyway, with a warning). Real warnings (a bad ``generation_kwargs`` combination) still
+show. The "Loading weights" progress bar is shown only when stderr is a terminal.
 """
 
 from __future__ import annotations
 
 import copy
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +37,39 @@ from agent.models.base import Completion
 
 __all__ = ["TransformersBackend", "to_hf_conversation"]
 
+# The flags transformers uses only when sampling (GenerationConfig.validate warns about each one
+# set while do_sample is off). top_h exists only in 5.x; a flag a version lacks is skipped.
+_SAMPLING_ONLY = (
+    "temperature", "top_p", "top_k", "min_p", "top_h", "typical_p", "epsilon_cutoff", "eta_cutoff",
+)  # fmt: skip
+
 
 def _looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or Path(model).expanduser().exists()
+
+
+@contextmanager
+def _progress_bars_for_terminals_only(library: Any) -> Iterator[None]:
+    """Turn transformers' progress bars off for the block unless stderr is a terminal.
+
+    A bar redrawn with carriage returns is progress on a terminal but noise in a log or a pipe.
+    Uses transformers' public switch (which also switches huggingface_hub's download bars) and
+    turns it back on afterwards; when the bars are already off nothing is touched.
+    """
+    import huggingface_hub.utils  # a dependency of transformers
+
+    hub: Any = huggingface_hub.utils
+    logs: Any = library.utils.logging
+    isatty = getattr(sys.stderr, "isatty", None)
+    terminal = callable(isatty) and bool(isatty())
+    if terminal or not logs.is_progress_bar_enabled() or hub.are_progress_bars_disabled():
+        yield  # shown on a terminal; already off otherwise (and then left exactly as it is)
+        return
+    logs.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logs.enable_progress_bar()
 
 
 def to_hf_conversation(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -50,6 +91,11 @@ class TransformersBackend:
 
     ``factor``: the side multiple the caller's style expects (28 for Qwen2/2.5-VL, 32 for
     Qwen3-VL); the checkpoint's own (patch size x merge size) must match it.
+
+    :attr:`model_type` (read-only) is the loaded checkpoint's ``config.model_type``, such as
+    ``"qwen2_5_vl"``, ``"qwen2_vl"`` or ``"qwen3_vl"`` (UI-TARS-1.5 says ``"qwen2_5_vl"``), or
+    ``None`` when its config names none: the family the checkpoint really is, to check against
+    the family the chosen style expects.
     """
 
     def __init__(
@@ -96,16 +142,28 @@ class TransformersBackend:
         if dtype == "auto":
             torch_dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         source = str(Path(self.model).expanduser()) if _looks_like_path(self.model) else self.model
+        # transformers 4.x warns at every load that the slow class the official checkpoints'
+        # preprocessor_config.json names (Qwen2VLImageProcessor) "is now loaded as a fast
+        # processor by default"; asking for the fast one it loads anyway says so. 5.x loads the
+        # fast (torchvision) one by itself and deprecates use_fast.
+        processor_kwargs: dict[str, Any] = {}
+        if int(str(library.__version__).split(".")[0]) < 5:
+            processor_kwargs["use_fast"] = True
         try:
-            self.processor: Any = library.AutoProcessor.from_pretrained(source)
-            self.net: Any = library.AutoModelForImageTextToText.from_pretrained(
-                source, dtype=torch_dtype
-            ).to(device)
+            with _progress_bars_for_terminals_only(library):
+                self.processor: Any = library.AutoProcessor.from_pretrained(
+                    source, **processor_kwargs
+                )
+                self.net: Any = library.AutoModelForImageTextToText.from_pretrained(
+                    source, dtype=torch_dtype
+                ).to(device)
         except (OSError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise ConfigurationError(f"cannot load model {self.model!r}: {first_line}") from exc
         self.net.eval()
         self.device = device
+        model_type = getattr(self.net.config, "model_type", None)
+        self._model_type = model_type if isinstance(model_type, str) and model_type else None
         image_processor = self.processor.image_processor
         # The same bounds as the pre-resize. transformers 5.x reads them from ``size`` (passing
         # min/max_pixels to from_pretrained warns on every call since 5.18); 4.x also keeps them
@@ -120,13 +178,23 @@ class TransformersBackend:
                 f"{self.model} resizes images to multiples of {factor}, but the style expects "
                 f"{self.factor}: choose the style of this model's family"
             )
-        config = copy.deepcopy(self.net.generation_config)
         if not sample:
+            # Greedy: drop the sampling flags from the model's own generation config, which
+            # generate() falls back on (4.57 and 5.x alike), rather than passing a second config
+            # whose unset (None) flags 5.x fills back in from this one and then warns about.
+            # Each flag goes back to this version's own default (None in 5.x, 1.0/50/... in 4.57).
+            config = copy.deepcopy(self.net.generation_config)
+            defaults = library.GenerationConfig()
             config.do_sample = False
-            config.temperature = None
-            config.top_p = None
-            config.top_k = None
-        self._generation_config = config
+            for name in _SAMPLING_ONLY:
+                if hasattr(defaults, name) and getattr(config, name) != getattr(defaults, name):
+                    setattr(config, name, getattr(defaults, name))
+            self.net.generation_config = config
+
+    @property
+    def model_type(self) -> str | None:
+        """The checkpoint's ``config.model_type`` (e.g. ``"qwen2_5_vl"``); ``None`` if unnamed."""
+        return self._model_type
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         return ModelFrame.for_image(
@@ -166,10 +234,7 @@ class TransformersBackend:
         try:
             with self._torch.inference_mode():
                 output = self.net.generate(
-                    **inputs,
-                    generation_config=self._generation_config,
-                    max_new_tokens=self.max_new_tokens,
-                    **self._generation_kwargs,
+                    **inputs, max_new_tokens=self.max_new_tokens, **self._generation_kwargs
                 )
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"generation failed: {exc}") from exc

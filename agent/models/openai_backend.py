@@ -89,6 +89,9 @@ def _server_message(error: Any) -> str:
 class OpenAIBackend:
     """A model served through ``POST {base_url}/chat/completions`` with the official client."""
 
+    # The checkpoint family (config.model_type) is unknown: an HTTP server does not say.
+    model_type: str | None = None
+
     def __init__(
         self,
         base_url: str,

@@ -19,7 +19,9 @@ Responder = Callable[[Sequence[Message], ModelFrame], str]
 class ScriptedBackend:
     """Returns ``answers`` one per call (or whatever ``answers(messages, frame)`` returns).
 
-    Every call is kept in :attr:`calls` as ``(messages, frame)``.
+    Every call is kept in :attr:`calls` as ``(messages, frame)``. ``model_type`` is the
+    checkpoint family it stands in for (a ``config.model_type`` such as ``"qwen2_5_vl"``), or
+    ``None``: unknown, as by default.
     """
 
     def __init__(
@@ -30,8 +32,10 @@ class ScriptedBackend:
         min_pixels: int = QWEN_MIN_PIXELS,
         max_pixels: int = QWEN_MAX_PIXELS,
         factor: int = IMAGE_FACTOR,
+        model_type: str | None = None,
     ) -> None:
         self.model = model
+        self.model_type = model_type
         self.factor = factor
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels

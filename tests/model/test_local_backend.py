@@ -11,6 +11,8 @@ from actions.schema import Click
 from agent.errors import ConfigurationError, FrameMismatch
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.models.local import TransformersBackend
+from agent.models.openai_backend import OpenAIBackend
+from agent.models.scripted import ScriptedBackend
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
 
@@ -86,3 +88,18 @@ def test_rescripting_changes_the_answer(tmp_path: Path) -> None:
     frame = backend.frame_for(320, 240)
     messages = Qwen25VLComputerUse().messages("x", frame, Image.new("RGB", (320, 240)), [])
     assert backend.complete(messages, frame).text == "second"
+
+
+def test_model_type_is_the_checkpoint_family(checkpoint: Path) -> None:
+    backend = TransformersBackend(str(checkpoint), max_pixels=100_000)
+    assert backend.model_type == "qwen2_5_vl"
+    assert backend.model_type == backend.net.config.model_type
+    with pytest.raises(AttributeError):
+        setattr(backend, "model_type", "qwen3_vl")  # noqa: B010 (read-only: a property)
+    assert backend.model_type == "qwen2_5_vl"
+
+
+def test_other_backends_say_whether_they_know_the_family() -> None:
+    assert ScriptedBackend(["x"]).model_type is None
+    assert ScriptedBackend(["x"], model_type="qwen3_vl").model_type == "qwen3_vl"
+    assert OpenAIBackend.model_type is None  # a server does not say (constructing needs openai)
