@@ -1,12 +1,15 @@
 """``gui-agent``: the command line.
 
 ``gui-agent run INSTRUCTION --model MODEL`` drives the desktop until the model terminates or the
-budget ends; one progress line per step; exit code 0 only when the task ended with success
-(1: failed, out of steps, aborted or error; 2: bad usage or configuration). Errors are one line.
+budget ends; one progress line per step. Exit codes (:data:`EXIT_CODES`): 0 the task ended with
+success, 1 it failed (the model said so, unusable answers, a loop), 2 bad usage or
+configuration, 3 out of steps or budget, 4 an error of the run (capture, backend, recording),
+5 aborted (fail-safe, Ctrl-C, SIGTERM, stop file). Errors are one line.
 ``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
 
 Environment variables are read here and nowhere else: the API key of the OpenAI-compatible
-backend (``--api-key-env``, default ``OPENAI_API_KEY``), never written to a trajectory.
+backend (``--api-key-env``, default ``OPENAI_API_KEY``) and the values of ``--secret NAME``;
+neither is ever written to a trajectory or printed.
 """
 
 from __future__ import annotations
@@ -19,15 +22,28 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from actions.policy import Budget, Policy, Region
 from actions.schema import Action, points_of
-from agent.errors import AgentError, ConfigurationError
+from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.loop import Step
 from agent.models.base import Backend
 from agent.screen import MonitorChoice
+from agent.secrets import Secrets
 from agent.styles.base import Style
 from agent.styles.registry import STYLE_NAMES, make_style
+from agent.trajectory import RunStatus
 
-__all__ = ["main"]
+__all__ = ["EXIT_CODES", "main"]
+
+#: exit code per final run status; 2 is a usage or configuration error
+EXIT_CODES: dict[RunStatus, int] = {
+    "done": 0,
+    "failed": 1,
+    "max_steps": 3,
+    "budget": 3,
+    "error": 4,
+    "aborted": 5,
+}
 
 
 def _monitor(value: str) -> MonitorChoice:
@@ -74,6 +90,12 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-new-tokens", type=_positive_int, default=256)
     group.add_argument("--device", default="auto", help="cuda, cuda:1, cpu or auto")
     group.add_argument("--clamp", action="store_true", help="clamp points outside the image")
+    group.add_argument(
+        "--no-token-check",
+        action="store_true",
+        help="openai backend: do not compare the server's prompt-token count with the images' "
+        "visual tokens (for servers that do not count cached tokens)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +112,36 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="decide but do not act")
     run.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
     run.add_argument("--history-images", type=int, default=None, help="past screenshots shown")
+    safety = run.add_argument_group("safety")
+    safety.add_argument(
+        "--confirm",
+        choices=["never", "risky", "always"],
+        default="never",
+        help="ask on the terminal before every step, or only before typing, key combos, drags "
+        "and points outside --region",
+    )
+    safety.add_argument("--region", type=Region.parse, help="allowed area X,Y,W,H (screen units)")
+    safety.add_argument(
+        "--allow-combo",
+        action="append",
+        default=[],
+        metavar="COMBO",
+        help="allow a denied key combo, e.g. alt+f4 (repeatable)",
+    )
+    safety.add_argument("--max-seconds", type=_positive_float, help="wall-time budget")
+    safety.add_argument("--max-model-calls", type=_positive_int, help="model-call budget")
+    safety.add_argument("--max-tokens", type=_positive_int, help="prompt+completion token budget")
+    safety.add_argument(
+        "--loop-limit", type=int, default=3, help="same step on an unchanged screen (0: off)"
+    )
+    safety.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
+    safety.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="environment variable whose value the model may type as {NAME} (repeatable)",
+    )
     ground = commands.add_parser("ground", help="locate one element in an image")
     ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
     ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
@@ -117,6 +169,7 @@ def _backend(args: argparse.Namespace, style: Style) -> Backend:
             timeout_s=args.timeout,
             max_retries=args.retries,
             max_tokens=args.max_new_tokens,
+            check_prompt_tokens=not args.no_token_check,
         )
     from agent.models.local import TransformersBackend
 
@@ -143,13 +196,25 @@ def _describe(actions: Sequence[Action]) -> str:
 
 def _progress(step: Step) -> str:
     r = step.record
-    ended = step.status in ("error", "aborted")
+    ended = step.status in ("error", "aborted", "budget") or (
+        step.status == "failed" and (r.error or "").startswith("LoopDetected")
+    )
     outcome = "ok" if not r.error else f"{'error' if ended else 'refused'}: {r.error}"
     line = (
         f"step {r.index + 1}: {_describe(r.parsed)} -> screen {_describe(r.executed)}"
         f" | {outcome} | model {r.timings.get('model', 0.0):.2f}s"
     )
     return line + (f" | {step.status}" if step.status else "")
+
+
+def _secrets(names: Sequence[str]) -> Secrets:
+    values = {}
+    for name in names:
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigurationError(f"--secret {name}: the environment variable {name} is unset")
+        values[name] = value
+    return Secrets(values)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -159,7 +224,19 @@ def _run(args: argparse.Namespace) -> int:
 
     out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
     style = make_style(args.style, history_images=args.history_images)
+    secrets = _secrets(args.secret)
+    policy = Policy(
+        confirm=args.confirm,
+        region=args.region,
+        allow_combos=tuple(tuple(c.replace(" ", "+").split("+")) for c in args.allow_combo),
+    )
+    budget = Budget(
+        max_seconds=args.max_seconds,
+        max_model_calls=args.max_model_calls,
+        max_tokens=args.max_tokens,
+    )
     screen = Screen(args.monitor, scale=args.scale)
+    monitor = screen.monitor  # measures the scale (and checks a given one) with a first capture
     executor = DryRunExecutor() if args.dry_run else PyAutoGUIExecutor(settle_s=args.settle)
     backend = _backend(args, style)
     agent = Agent(
@@ -171,15 +248,25 @@ def _run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         max_retries=args.max_retries,
         clamp=args.clamp,
+        policy=policy,
+        budget=budget,
+        loop_limit=args.loop_limit,
+        secrets=secrets,
+        stop_file=args.stop_file,
+        settings={"dry_run": args.dry_run, "settle_s": args.settle},
     )
-    print(f"{screen.monitor.describe()} -> trajectory {out}", file=sys.stderr, flush=True)
+    print(f"{monitor.describe()} -> trajectory {out}", file=sys.stderr, flush=True)
     last: Step | None = None
-    for step in agent.steps(args.instruction):
-        print(_progress(step), flush=True)
-        last = step
+    steps = agent.steps(args.instruction)
+    try:
+        for step in steps:
+            print(secrets.redact(_progress(step)), flush=True)
+            last = step
+    finally:
+        steps.close()
     assert last is not None and last.status is not None
-    print(f"{last.status}: {last.message}", flush=True)
-    return 0 if last.status == "done" else 1
+    print(secrets.redact(f"{last.status}: {last.message}"), flush=True)
+    return EXIT_CODES[last.status]
 
 
 def _ground(args: argparse.Namespace) -> int:
@@ -204,12 +291,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args) if args.command == "run" else _ground(args)
-    except AgentError as exc:
+    except ConfigurationError as exc:
         print(f"gui-agent: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigurationError) else 1
-    except KeyboardInterrupt:
-        print("gui-agent: interrupted", file=sys.stderr)
-        return 1
+        return 2
+    except AgentError as exc:
+        print(f"gui-agent: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CODES["failed" if isinstance(exc, ModelError) else "error"]
+    except KeyboardInterrupt as exc:
+        print(f"gui-agent: {exc or 'interrupted'}", file=sys.stderr)
+        return EXIT_CODES["aborted"]
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
     ├── ConfigurationError          the DEVELOPER must act: bad flag, missing model, no display
     │   └── FrameMismatch           the frame the model saw differs from the one computed
     └── RunError                    the RUN ends
+        ├── CaptureError            the screen could not be captured (display gone, mss failed)
         ├── ExecutionError          an action could not be carried out on the desktop
         ├── BackendError            the model backend failed (out of memory, server down)
         ├── RecordingError          the trajectory cannot be written (unwritable, disk full)
@@ -35,6 +36,7 @@ __all__ = [
     "Aborted",
     "BackendError",
     "BudgetExceeded",
+    "CaptureError",
     "ConfigurationError",
     "ExecutionError",
     "FrameMismatch",
@@ -79,6 +81,10 @@ class FrameMismatch(ConfigurationError):
 
 class RunError(AgentError):
     """The run cannot go on."""
+
+
+class CaptureError(RunError):
+    """The screen could not be captured."""
 
 
 class ExecutionError(RunError):

@@ -30,7 +30,7 @@ import signal
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -177,6 +177,7 @@ class _Run:
     model_calls: int = 0
     tokens: int = 0
     stop_reason: str | None = None
+    crashed: StepState | None = None
 
 
 class Agent:
@@ -238,11 +239,11 @@ class Agent:
         assert last.status is not None
         return RunResult(last.status, len(history), last.message, self.out, history)
 
-    def steps(self, instruction: str) -> Iterator[Step]:
+    def steps(self, instruction: str) -> Generator[Step, None, None]:
         """The loop as a generator: one :class:`Step` per step, the last with the status."""
         recorder = self._recorder(instruction)  # an unwritable directory fails here, before all
         run = _Run(
-            instruction + self.secrets.instruction_note(),
+            self.secrets.redact(instruction) + self.secrets.instruction_note(),
             time.monotonic(),
             LoopGuard(self.loop_limit),
             recorder,
@@ -264,6 +265,10 @@ class Agent:
         except (KeyboardInterrupt, GeneratorExit):
             status = "aborted"
             message = run.stop_reason or "stopped between steps"
+            raise
+        except Exception:
+            if run.crashed is not None:
+                status, message = run.crashed.status, run.crashed.message
             raise
         finally:
             released = self._release()
@@ -314,6 +319,11 @@ class Agent:
             state.end("aborted", reason, f"Aborted: {reason}")
         except AgentError as exc:
             state.end("error", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug, or a component's undeclared error: record, then raise
+            state.end("error", f"{type(exc).__name__}: {exc}")
+            self._record_result(state, run)
+            run.crashed = state
+            raise
         if state.status == "aborted":
             state.released = self._release()
         self._record_result(state, run)
@@ -383,7 +393,13 @@ class Agent:
             return
         try:
             if not state.decided:  # nothing ran: the decision and its outcome together
-                run.recorder.decision(state.record(), state.screenshot)
+                try:
+                    run.recorder.decision(state.record(), state.screenshot)
+                except RecordingError:
+                    if state.screenshot is None:
+                        raise
+                    state.screenshot = None  # its file could not be written: name none
+                    run.recorder.decision(state.record(), None)
                 state.decided = True
             run.recorder.result(
                 state.index, state.results, state.error, state.timings, state.released

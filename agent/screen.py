@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 
 from PIL import Image
 
-from agent.errors import ConfigurationError
+from agent.errors import CaptureError, ConfigurationError
 from agent.geometry import Monitor
 
 __all__ = [
@@ -170,8 +170,14 @@ class Screen:
         return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
 
     def capture(self) -> Screenshot:
+        """A capture of the monitor; raises CaptureError when the platform cannot take one."""
         info = self._infos[self._index]
-        image = self._grab(info)
+        try:
+            image = self._grab(info)
+        except Exception as exc:  # noqa: BLE001 - mss raises ScreenShotError, OSError, Xlib errors
+            raise CaptureError(
+                f"cannot capture monitor {self._index}: {type(exc).__name__}: {exc}"
+            ) from exc
         if not self._checked:
             logical = (int(info["width"]), int(info["height"]))
             measured = detect_scale(image.size, logical)
