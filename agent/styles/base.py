@@ -52,7 +52,8 @@ class Location:
         x1, y1, x2, y2 = box
         (left, right), (top, bottom) = sorted((x1, x2)), sorted((y1, y2))
         corners = (Point(x=left, y=top, space=space), Point(x=right, y=bottom, space=space))
-        return cls(Point(x=(left + right) / 2, y=(top + bottom) / 2, space=space), corners)
+        centre = Point(x=left / 2 + right / 2, y=top / 2 + bottom / 2, space=space)  # no overflow
+        return cls(centre, corners)
 
 
 class Style(Protocol):

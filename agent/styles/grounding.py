@@ -41,7 +41,13 @@ from agent.geometry import (
 from agent.styles.base import Location, PastStep
 from agent.styles.jsontext import extract_objects, loads_lenient, strip_fences
 
-__all__ = ["SPATIAL_SYSTEM_PROMPT", "Qwen25VLGrounding", "click_then_finish", "feedback_text"]
+__all__ = [
+    "SPATIAL_SYSTEM_PROMPT",
+    "Qwen25VLGrounding",
+    "box_location",
+    "click_then_finish",
+    "feedback_text",
+]
 
 SPATIAL_SYSTEM_PROMPT = "You are a helpful assistant"  # the cookbook's inference() default
 _LOCATE_PROMPT = "Locate {instruction}, output its bbox coordinates using JSON format."
@@ -60,12 +66,26 @@ def click_then_finish(location: Location) -> list[Action]:
     return [Click(point=location.point), Terminate(status="success")]
 
 
+def box_location(box: Sequence[float], space: CoordinateSpace) -> Location:
+    """:meth:`Location.of_box` for a box read from an answer (every style reads boxes through
+    it). Raises ParseError where finite corners have no finite centre (``1e308`` and
+    ``1.7e308``: their sum overflows), so no style returns an infinite point."""
+    location = Location.of_box(box, space)
+    if not all(math.isfinite(v) for v in location.point.xy()):
+        corners = ", ".join(f"{v:g}" for v in box)
+        raise ParseError(f"the box [{corners}] is far too large; give a box on the screenshot")
+    return location
+
+
 def _numbers(value: Any, count: int) -> list[float] | None:
     if not isinstance(value, list | tuple) or len(value) != count:
         return None
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
         return None
-    numbers = [float(v) for v in value]
+    try:
+        numbers = [float(v) for v in value]
+    except OverflowError:  # an int of 309 digits or more
+        return None
     return numbers if all(math.isfinite(v) for v in numbers) else None
 
 
@@ -150,7 +170,7 @@ class Qwen25VLGrounding:
             return None
         box = _numbers(element.get("bbox_2d"), 4)
         if box is not None:
-            return Location.of_box(box, self.space)
+            return box_location(box, self.space)
         point = _numbers(element.get("point_2d"), 2)
         return Location(self._point(point[0], point[1])) if point is not None else None
 

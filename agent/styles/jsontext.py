@@ -2,23 +2,32 @@
 
 Models wrap JSON in code fences, leave tags or braces open, add trailing commas and use single
 quotes. :func:`loads_lenient` repairs exactly those faults and then uses :func:`json.loads`;
-anything else is a :class:`~agent.errors.ParseError` with a reason the model can act on.
+anything else is a :class:`~agent.errors.ParseError` with a reason the model can act on,
+including what :func:`json.loads` raises besides a syntax error (RecursionError for nesting
+deeper than the interpreter's stack, ValueError for an integer over Python's 4300-digit limit)
+and what it accepts but no action can hold (a lone surrogate escape such as ``\\ud800``).
+
+:func:`drop_blocks` removes tagged blocks (``<think>...</think>``, ``<ref>...</ref>``) in linear
+time, where a lazy ``<tag>.*?</tag>`` regex is quadratic when openers are never closed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
+from collections.abc import Callable
 from typing import Any
 
 from agent.errors import ParseError
 
-__all__ = ["extract_objects", "loads_lenient", "strip_fences"]
+__all__ = ["drop_blocks", "extract_objects", "loads_lenient", "strip_fences"]
 
 _FENCE = re.compile(r"```[a-zA-Z_]*\s*\n?(.*?)(?:```|$)", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _PY_LITERAL = re.compile(r"\b(?:True|False|None)\b")
 _PY_TO_JSON = {"True": "true", "False": "false", "None": "null"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def strip_fences(text: str) -> str:
@@ -78,13 +87,50 @@ def _close_open(text: str) -> str:
     return text + ('"' if in_string else "") + "".join(reversed(stack))
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a decoded JSON value holds a string (or key) with an unpaired ``\\ud800``-style
+    escape: no character, so no text can be typed or written to a trajectory from it."""
+    stack = [value]
+    while stack:  # iterative: the value may be nested as deep as json.loads allows
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+    return False
+
+
+def _decode(candidate: str) -> Any:
+    """:func:`json.loads`; a JSONDecodeError is left to the caller (a repair may fix it), the
+    errors no repair fixes become a ParseError."""
+    try:
+        value = json.loads(candidate)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ParseError("the JSON is nested too deeply; answer with one flat object") from None
+    except ValueError:  # an integer longer than sys.get_int_max_str_digits()
+        raise ParseError(
+            "the JSON holds a number with thousands of digits; write coordinates as plain numbers"
+        ) from None
+    if _has_lone_surrogate(value):
+        raise ParseError(
+            "the JSON holds a lone surrogate escape (\\ud800 to \\udfff), which is no character;"
+            " write the character itself"
+        )
+    return value
+
+
 def loads_lenient(text: str) -> Any:
     """Parse one JSON value from ``text``, repairing fences, trailing commas, single quotes,
     Python literals and unclosed brackets. Raises :class:`ParseError`."""
     raw = text.strip()
     if raw[:1] in ("{", "["):  # JSON first: a ``` inside one of its strings is not a fence
         try:
-            return json.loads(raw)
+            return _decode(raw)
         except json.JSONDecodeError:
             pass
     body = strip_fences(text)
@@ -100,7 +146,7 @@ def loads_lenient(text: str) -> Any:
     error: json.JSONDecodeError | None = None
     for candidate in attempts:
         try:
-            return json.loads(candidate)
+            return _decode(candidate)
         except json.JSONDecodeError as exc:
             error = exc
     assert error is not None
@@ -136,3 +182,30 @@ def extract_objects(text: str) -> list[str]:
     if depth > 0:
         spans.append(text[start:])
     return spans
+
+
+def drop_blocks(
+    text: str,
+    opener: re.Pattern[str],
+    closer: re.Pattern[str],
+    close: Callable[[str], str],
+    replacement: str = " ",
+) -> str:
+    """``text`` with every block from an ``opener`` match to the first following ``closer``
+    match whose text is ``close(opener text)`` replaced, left to right, as
+    ``re.sub(opener + ".*?" + closer, replacement, text, flags=re.DOTALL)`` would, in
+    O(n log n). An opener whose closer never follows is left in place."""
+    closers: dict[str, list[tuple[int, int]]] = {}
+    for found in closer.finditer(text):
+        closers.setdefault(found.group(0), []).append((found.start(), found.end()))
+    out: list[str] = []
+    pos = 0
+    for start in opener.finditer(text):
+        if start.start() < pos:
+            continue  # inside a block already dropped
+        ends = closers.get(close(start.group(0)), [])
+        i = bisect_left(ends, (start.end(), -1))
+        if i < len(ends):
+            out += [text[pos : start.start()], replacement]
+            pos = ends[i][1]
+    return "".join(out) + text[pos:]

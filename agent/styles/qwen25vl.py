@@ -41,6 +41,7 @@ from agent.geometry import (
     Point,
 )
 from agent.styles.base import Location, PastStep
+from agent.styles.grounding import box_location
 from agent.styles.jsontext import extract_objects, loads_lenient
 
 __all__ = ["FN_CALL_TEMPLATE", "QWEN25VL_ACTIONS", "Qwen25VLComputerUse", "computer_use_tool"]
@@ -277,15 +278,15 @@ class Qwen25VLComputerUse:
         if isinstance(value, str):
             value = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", value)]
         if not isinstance(value, list | tuple) or len(value) not in (2, 4):
-            raise ParseError(f"coordinate must be [x, y], got {value!r}")
+            raise ParseError(f"coordinate must be [x, y], got {value!r:.80}")
         try:
             numbers = [float(v) for v in value]
         except (TypeError, ValueError, OverflowError):
-            raise ParseError(f"coordinate must hold numbers, got {value!r}") from None
+            raise ParseError(f"coordinate must hold numbers, got {value!r:.80}") from None
         if not all(math.isfinite(n) for n in numbers):
-            raise ParseError(f"coordinate must hold finite numbers, got {value!r}")
+            raise ParseError(f"coordinate must hold finite numbers, got {value!r:.80}")
         if len(numbers) == 4:  # a box: its centre
-            return Location.of_box(numbers, self.space).point
+            return box_location(numbers, self.space).point
         return Point(x=numbers[0], y=numbers[1], space=self.space)
 
     # -- rendering ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ a grounding model locates one element; the loop clicks it and ends the run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -35,7 +36,8 @@ from agent.geometry import (
     Point,
 )
 from agent.styles.base import Location, PastStep
-from agent.styles.grounding import click_then_finish, feedback_text
+from agent.styles.grounding import box_location, click_then_finish, feedback_text
+from agent.styles.jsontext import drop_blocks
 
 __all__ = ["OS_ATLAS_PROMPT", "Qwen2VLGrounding"]
 
@@ -45,10 +47,13 @@ OS_ATLAS_PROMPT = (
 )
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _PAIR = rf"\(\s*{_NUM}\s*,\s*{_NUM}\s*\)"
-_COORDS = re.compile(
-    rf"(?:<\|box_start\|>|<box>)?\s*{_PAIR}(?:\s*,\s*{_PAIR})?\s*(?:<\|box_end\|>|</box>)?"
-)
-_REFS = re.compile(r"<\|object_ref_start\|>.*?<\|object_ref_end\|>|<ref>.*?</ref>", re.DOTALL)
+# the box tokens around the pair are optional and carry nothing, so they are not matched: a
+# pattern that starts with optional tokens and ``\s*`` is tried at every position of a long
+# whitespace run (quadratic); one that starts with ``(`` is not
+_COORDS = re.compile(rf"{_PAIR}(?:\s*,\s*{_PAIR})?")
+_REF_OPEN = re.compile(r"<\|object_ref_start\|>|<ref>")
+_REF_CLOSE = re.compile(r"<\|object_ref_end\|>|</ref>")
+_REF_CLOSERS = {"<|object_ref_start|>": "<|object_ref_end|>", "<ref>": "</ref>"}
 _EXPECTED = "<|box_start|>(x1,y1),(x2,y2)<|box_end|> with 0-1000 coordinates"
 
 
@@ -93,13 +98,15 @@ class Qwen2VLGrounding:
 
     def locate(self, text: str) -> Location:
         """The first box (centre, corners kept) or point in ``text``. Raises ParseError."""
-        match = _COORDS.search(_REFS.sub(" ", text))
+        match = _COORDS.search(drop_blocks(text, _REF_OPEN, _REF_CLOSE, _REF_CLOSERS.__getitem__))
         if match is None:
             raise ParseError(f"no box or point found; answer with {_EXPECTED}")
-        x1, y1, x2, y2 = match.groups()
-        if x2 is None or y2 is None:
-            return Location(self._point(float(x1), float(y1)))
-        return Location.of_box([float(v) for v in (x1, y1, x2, y2)], self.space)
+        numbers = [float(v) for v in match.groups() if v is not None]
+        if not all(math.isfinite(v) for v in numbers):
+            raise ParseError(f"{match.group(0)[:40]!r} holds a number too large; {_EXPECTED}")
+        if len(numbers) == 2:
+            return Location(self._point(numbers[0], numbers[1]))
+        return box_location(numbers, self.space)
 
     def parse(self, text: str) -> list[Action]:
         """``[Click(centre), Terminate("success")]``: see the module docstring."""

@@ -54,7 +54,8 @@ from agent.chat import Message
 from agent.errors import ConfigurationError, ParseError
 from agent.geometry import IMAGE_FACTOR, CoordinateSpace, ModelFrame, Point
 from agent.styles.base import Location, PastStep
-from agent.styles.grounding import feedback_text
+from agent.styles.grounding import box_location, feedback_text
+from agent.styles.jsontext import drop_blocks
 
 __all__ = [
     "CALL_USER_MESSAGE", "COMPUTER_USE_DOUBAO", "GROUNDING_DOUBAO", "GROUNDING_V1",
@@ -125,7 +126,8 @@ UITARS_ACTIONS = (
     "press", "type", "scroll", "wait", "finished", "call_user",
 )  # fmt: skip
 
-_THINK = re.compile(r"<(think\w*)>.*?</\1>", re.DOTALL)
+_THINK_OPEN = re.compile(r"<think\w*>")  # <think>, <thinking>, Seed's <think_never_used_...>
+_THINK_CLOSE = re.compile(r"</think\w*>")
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _MARK = re.compile(r"\bAction\s*[:：]")
 _HEAD = re.compile(r"\s*([A-Za-z_]\w*)\s*\(\s*")
@@ -154,6 +156,11 @@ _EXAMPLE = "Thought: ...\\nAction: click(start_box='(x,y)')"
 _Args = dict[str, tuple[str, bool]]  # key -> (raw value with its escapes, closed)
 _Box = tuple[Point, Point]
 _Read = tuple[Action, _Box | None]  # an action and the box its start point came from
+
+
+def _without_thinking(text: str, replacement: str = " ") -> str:
+    """``text`` without its ``<think...>...</think...>`` blocks (linear, see drop_blocks)."""
+    return drop_blocks(text, _THINK_OPEN, _THINK_CLOSE, lambda tag: "</" + tag[1:], replacement)
 
 
 def _unescape(raw: str) -> str:
@@ -252,7 +259,8 @@ class UITarsStyle:
             read = self._read(text)
         except ParseError as error:
             try:
-                return Location(*self._coordinate("answer", _THINK.sub("", text).strip(), True))
+                bare = _without_thinking(text, "").strip()
+                return Location(*self._coordinate("answer", bare, True))
             except ParseError:
                 raise error from None
         for action, box in read:
@@ -262,7 +270,7 @@ class UITarsStyle:
         raise ParseError(f"the answer has no coordinate; answer with {_EXAMPLE}")
 
     def _read(self, text: str) -> list[_Read]:
-        body = _THINK.sub(" ", text)
+        body = _without_thinking(text)
         starts = [m.end() for m in _MARK.finditer(body)]
         if not starts and (line := _LINE_CALL.search(body)) is not None:
             starts = [line.start()]
@@ -357,7 +365,7 @@ class UITarsStyle:
             raise ParseError(f"{key}={value[:40]!r} was cut off; write {key}='(x,y)'")
         if len(numbers) == 2:
             return self._point(numbers[0], numbers[1]), None
-        box = Location.of_box(numbers, self.space)
+        box = box_location(numbers, self.space)
         return box.point, box.box
 
     def _point(self, x: float, y: float) -> Point:

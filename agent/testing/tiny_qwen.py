@@ -1,4 +1,5 @@
-"""A tiny, randomly initialised Qwen2.5-VL checkpoint in the official layout, built offline.
+"""Tiny, randomly initialised Qwen2.5-VL and Qwen2-VL checkpoints in the official layout, built
+offline.
 
 Real weights cannot be downloaded where the tests run, yet the code under test must go through
 the real transformers path: ``AutoProcessor.from_pretrained(d, min_pixels=..., max_pixels=...)``,
@@ -8,6 +9,10 @@ directory shaped like ``Qwen/Qwen2.5-VL-*-Instruct`` (flat ``config.json``, lega
 ``preprocessor_config.json``, ``chat_template.json``, a byte-level BPE tokenizer with Qwen's 14
 special tokens in ``tokenizer.json``/``vocab.json``/``merges.txt``/``tokenizer_config.json``)
 whose model is about 0.5 MB and answers a 1080p screenshot in well under a second on a CPU.
+:func:`build_tiny_qwen2vl` writes the same tokenizer, chat template and processor files in the
+layout of ``Qwen/Qwen2-VL-*-Instruct`` (``model_type: qwen2_vl``, a Qwen2-VL ``vision_config``
+with ``embed_dim``/``mlp_ratio``/``in_chans``, ``processor_class: Qwen2VLProcessor``), for the
+styles of that family (Qwen2-VL, UI-TARS).
 
 The model is random, so on its own it babbles. To script it, ``answer=`` (or
 :func:`script_answer` on an existing directory) writes a ``sequence_bias`` into
@@ -23,10 +28,13 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHAT_TEMPLATE", "SPECIAL_TOKENS", "build_tiny_qwen25vl", "script_answer"]
+__all__ = [
+    "CHAT_TEMPLATE", "SPECIAL_TOKENS", "build_tiny_qwen2vl", "build_tiny_qwen25vl", "script_answer",
+]  # fmt: skip
 
 # Qwen2's special tokens, in the order that gives them consecutive ids after the BPE vocabulary
 # (the official ids are 151643..151656: <|im_start|> 151644, <|image_pad|> 151655).
@@ -74,14 +82,51 @@ _BPE_OPTIONS: dict[str, Any] = {
     "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
     "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
 }  # fmt: skip
-_VISION_CONFIG: dict[str, Any] = {
+_VISION_CONFIG_25: dict[str, Any] = {
     "depth": 2, "hidden_act": "silu", "hidden_size": 32, "intermediate_size": 64, "num_heads": 2,
     "in_channels": 3, "out_hidden_size": 64, "patch_size": 14, "spatial_merge_size": 2,
     "temporal_patch_size": 2, "window_size": 112, "fullatt_block_indexes": [1],
     "tokens_per_second": 2,
 }  # fmt: skip
+# Qwen2-VL's vision tower: blocks embed_dim wide, the merger projects to the text hidden size. The
+# official checkpoints spell the channel count "in_chans" (transformers' field, in_channels,
+# defaults to the same 3) and leave hidden_act at its default, quick_gelu.
+_VISION_CONFIG_2: dict[str, Any] = {
+    "depth": 2, "embed_dim": 32, "mlp_ratio": 4, "num_heads": 2, "in_chans": 3, "hidden_size": 64,
+    "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2,
+}  # fmt: skip
 _IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073]
 _IMAGE_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+@dataclass(frozen=True)
+class _Family:
+    """What differs between the checkpoints of two Qwen-VL generations."""
+
+    model_type: str
+    architecture: str  # also the transformers model class that initialises the weights
+    config_class: str  # the transformers config class
+    processor_class: str
+    vision_config: dict[str, Any]
+    model_max_length: int  # tokenizer_config.json, as the official checkpoints set it
+
+
+_QWEN25VL = _Family(
+    model_type="qwen2_5_vl",
+    architecture="Qwen2_5_VLForConditionalGeneration",
+    config_class="Qwen2_5_VLConfig",
+    processor_class="Qwen2_5_VLProcessor",
+    vision_config=_VISION_CONFIG_25,
+    model_max_length=131072,
+)
+_QWEN2VL = _Family(
+    model_type="qwen2_vl",
+    architecture="Qwen2VLForConditionalGeneration",
+    config_class="Qwen2VLConfig",
+    processor_class="Qwen2VLProcessor",
+    vision_config=_VISION_CONFIG_2,
+    model_max_length=32768,
+)
 
 _ACTIONS = (
     "key", "type", "mouse_move", "left_click", "left_click_drag", "right_click", "middle_click",
@@ -166,7 +211,7 @@ def _tokenizer_json(vocab: dict[str, int], merges: list[str]) -> dict[str, Any]:
     }
 
 
-def _tokenizer_config(first_special: int) -> dict[str, Any]:
+def _tokenizer_config(first_special: int, model_max_length: int) -> dict[str, Any]:
     decoder = {
         str(first_special + i): {"content": token, "lstrip": False, "normalized": False,
                                  "rstrip": False, "single_word": False, "special": True}
@@ -181,7 +226,7 @@ def _tokenizer_config(first_special: int) -> dict[str, Any]:
         "clean_up_tokenization_spaces": False,
         "eos_token": "<|im_end|>",
         "errors": "replace",
-        "model_max_length": 131072,
+        "model_max_length": model_max_length,
         "pad_token": "<|endoftext|>",
         "split_special_tokens": False,
         "tokenizer_class": "Qwen2Tokenizer",
@@ -189,12 +234,12 @@ def _tokenizer_config(first_special: int) -> dict[str, Any]:
     }
 
 
-def _model_config(first_special: int) -> dict[str, Any]:
+def _model_config(family: _Family, first_special: int) -> dict[str, Any]:
     """A flat config.json, as the official checkpoints have (text keys at the top level)."""
     ids = {token: first_special + i for i, token in enumerate(SPECIAL_TOKENS)}
     return {
-        "architectures": ["Qwen2_5_VLForConditionalGeneration"],
-        "model_type": "qwen2_5_vl",
+        "architectures": [family.architecture],
+        "model_type": family.model_type,
         "attention_dropout": 0.0,
         "bos_token_id": ids["<|endoftext|>"],
         "eos_token_id": ids["<|im_end|>"],
@@ -221,7 +266,7 @@ def _model_config(first_special: int) -> dict[str, Any]:
         "use_cache": True,
         "use_sliding_window": False,
         "vocab_size": first_special + len(SPECIAL_TOKENS),
-        "vision_config": dict(_VISION_CONFIG),
+        "vision_config": dict(family.vision_config),
     }
 
 
@@ -233,13 +278,15 @@ def _legacy_name(name: str) -> str:
     return name
 
 
-def _write_weights(directory: Path, config: dict[str, Any], seed: int) -> None:
+def _write_weights(directory: Path, family: _Family, config: dict[str, Any], seed: int) -> None:
     import torch
+    import transformers
     from safetensors.torch import save_file
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
+    config_class = getattr(transformers, family.config_class)
+    model_class = getattr(transformers, family.architecture)
     torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**config))
+    model = model_class(config_class(**config))
     tensors = {
         _legacy_name(name): tensor.detach().to(torch.float32).contiguous().clone()
         for name, tensor in model.state_dict().items()
@@ -250,6 +297,66 @@ def _write_weights(directory: Path, config: dict[str, Any], seed: int) -> None:
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _write_text_files(directory: Path, family: _Family) -> int:
+    """Write the tokenizer files and the chat template; return the first special token's id."""
+    vocab, merges = _train_bpe()
+    first_special = len(vocab)
+    _write_json(directory / "tokenizer.json", _tokenizer_json(vocab, merges))
+    _write_json(directory / "vocab.json", vocab)
+    (directory / "merges.txt").write_text(
+        "#version: 0.2\n" + "".join(f"{m}\n" for m in merges), encoding="utf-8"
+    )
+    _write_json(
+        directory / "tokenizer_config.json",
+        _tokenizer_config(first_special, family.model_max_length),
+    )
+    _write_json(directory / "chat_template.json", {"chat_template": CHAT_TEMPLATE})
+    return first_special
+
+
+def _write_preprocessor_config(
+    directory: Path, family: _Family, min_pixels: int, max_pixels: int
+) -> None:
+    _write_json(
+        directory / "preprocessor_config.json",
+        {
+            "min_pixels": min_pixels,
+            "max_pixels": max_pixels,
+            "patch_size": 14,
+            "temporal_patch_size": 2,
+            "merge_size": 2,
+            "image_mean": _IMAGE_MEAN,
+            "image_std": _IMAGE_STD,
+            "image_processor_type": "Qwen2VLImageProcessor",
+            "processor_class": family.processor_class,
+        },
+    )
+
+
+def _build(
+    family: _Family,
+    directory: Path,
+    *,
+    answer: str | None,
+    min_pixels: int,
+    max_pixels: int,
+    seed: int,
+) -> Path:
+    from agent.models.torch_compat import prepare_torchvision
+
+    prepare_torchvision()
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+    first_special = _write_text_files(directory, family)
+    _write_preprocessor_config(directory, family, min_pixels, max_pixels)
+    config = _model_config(family, first_special)
+    _write_json(directory / "config.json", config)
+    _write_weights(directory, family, config, seed)
+    script_answer(directory, answer)
+    return directory
 
 
 def build_tiny_qwen25vl(
@@ -266,40 +373,28 @@ def build_tiny_qwen25vl(
     set 3136 and 12845056). ``answer`` scripts what greedy ``generate()`` answers (see
     :func:`script_answer`); ``seed`` fixes the random weights.
     """
-    from agent.models.torch_compat import prepare_torchvision
-
-    prepare_torchvision()
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-
-    vocab, merges = _train_bpe()
-    first_special = len(vocab)
-    _write_json(directory / "tokenizer.json", _tokenizer_json(vocab, merges))
-    _write_json(directory / "vocab.json", vocab)
-    (directory / "merges.txt").write_text(
-        "#version: 0.2\n" + "".join(f"{m}\n" for m in merges), encoding="utf-8"
+    return _build(
+        _QWEN25VL, directory, answer=answer, min_pixels=min_pixels, max_pixels=max_pixels, seed=seed
     )
-    _write_json(directory / "tokenizer_config.json", _tokenizer_config(first_special))
-    _write_json(directory / "chat_template.json", {"chat_template": CHAT_TEMPLATE})
-    _write_json(
-        directory / "preprocessor_config.json",
-        {
-            "min_pixels": min_pixels,
-            "max_pixels": max_pixels,
-            "patch_size": 14,
-            "temporal_patch_size": 2,
-            "merge_size": 2,
-            "image_mean": _IMAGE_MEAN,
-            "image_std": _IMAGE_STD,
-            "image_processor_type": "Qwen2VLImageProcessor",
-            "processor_class": "Qwen2_5_VLProcessor",
-        },
+
+
+def build_tiny_qwen2vl(
+    directory: Path,
+    *,
+    answer: str | None = None,
+    min_pixels: int = 3136,
+    max_pixels: int = 12845056,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny random Qwen2-VL checkpoint (``model_type`` ``qwen2_vl``, the family of the
+    ``qwen2vl`` and ``uitars`` styles) into ``directory`` and return the directory.
+
+    The tokenizer, chat template, ``generation_config.json`` and scripting are those of
+    :func:`build_tiny_qwen25vl`; the parameters mean the same.
+    """
+    return _build(
+        _QWEN2VL, directory, answer=answer, min_pixels=min_pixels, max_pixels=max_pixels, seed=seed
     )
-    config = _model_config(first_special)
-    _write_json(directory / "config.json", config)
-    _write_weights(directory, config, seed)
-    script_answer(directory, answer)
-    return directory
 
 
 def _answer_bias(directory: Path, answer: str) -> list[list[Any]]:

@@ -1,7 +1,8 @@
 """Every style and both backends drive the real Tk app on the SECOND monitor of a two-monitor
-Xvfb (xrandr --setmonitor), through the CLI: the tiny Qwen2.5-VL answers in each style's own
-grammar and coordinate space, the framework captures monitor 2 at its offset and clicks in
-global coordinates."""
+Xvfb (xrandr --setmonitor), through the CLI: a tiny random checkpoint of the style's own family
+(Qwen2-VL for qwen2vl and uitars through transformers, which refuses another family; Qwen2.5-VL
+otherwise) answers in the style's grammar and coordinate space, the framework captures monitor 2
+at its offset and clicks in global coordinates."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ from typing import Any
 import pytest
 
 from actions.schema import Action, Click, Terminate
+from agent.decision import STYLE_MODEL_TYPES
 from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.testing.openai_server import OpenAICompatibleServer
-from agent.testing.tiny_qwen import SPECIAL_TOKENS, build_tiny_qwen25vl, script_answer
+from agent.testing.tiny_qwen import (
+    SPECIAL_TOKENS,
+    build_tiny_qwen2vl,
+    build_tiny_qwen25vl,
+    script_answer,
+)
 from agent.testing.tk_app import TkApp
 from agent.trajectory import load_trajectory
 
@@ -30,11 +37,18 @@ LAYOUTS = {
     "1366+2560": ((3926, 1440), [("LEFT", 1366, 768, 0, 0), ("RIGHT", 2560, 1440, 1366, 0)]),
 }
 MAX_PIXELS = 1280 * 28 * 28
+# the styles whose model family is Qwen2-VL: through transformers they need a qwen2_vl checkpoint
+QWEN2VL_STYLES = frozenset(s for s, types in STYLE_MODEL_TYPES.items() if types == {"qwen2_vl"})
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen25vl(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def qwen2vl_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_qwen2vl(tmp_path_factory.mktemp("model2") / "tiny")
 
 
 def answer_for(style_name: str, target: tuple[int, int], monitor: Monitor) -> str:
@@ -89,12 +103,15 @@ CASES = [
 )
 def test_style_clicks_the_app_on_the_second_monitor(
     virtual_display: Any,
-    checkpoint: Path,
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     style_name: str,
     backend: str,
     layout: str,
 ) -> None:
+    # the HTTP backend does not know the model's family: it stays on the Qwen2.5-VL checkpoint
+    qwen2 = backend == "transformers" and style_name in QWEN2VL_STYLES
+    checkpoint: Path = request.getfixturevalue("qwen2vl_checkpoint" if qwen2 else "checkpoint")
     (width, height), monitors = LAYOUTS[layout]
     display = virtual_display(width, height, monitors=monitors)
     _, mw, mh, left, top = monitors[1]
@@ -140,6 +157,7 @@ def test_style_clicks_the_app_on_the_second_monitor(
         trajectory = load_trajectory(out)
         assert trajectory.meta.monitor.index == 2 and trajectory.meta.monitor.left == left
         assert trajectory.meta.style == style_name
+        assert trajectory.meta.model == str(checkpoint)
         step = trajectory.steps[0]
         assert (step.frame.source_width, step.frame.source_height) == (mw, mh)
         assert all(

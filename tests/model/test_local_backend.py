@@ -7,14 +7,18 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from actions.executor import DryRunExecutor
 from actions.schema import Click
 from agent.errors import ConfigurationError, FrameMismatch
 from agent.geometry import CoordinateSpace, ModelFrame, Point
+from agent.loop import Agent
 from agent.models.local import TransformersBackend
 from agent.models.openai_backend import OpenAIBackend
 from agent.models.scripted import ScriptedBackend
+from agent.screen import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
-from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
+from agent.styles.registry import make_style
+from agent.testing.tiny_qwen import build_tiny_qwen2vl, build_tiny_qwen25vl, script_answer
 
 pytestmark = pytest.mark.model
 
@@ -103,3 +107,31 @@ def test_other_backends_say_whether_they_know_the_family() -> None:
     assert ScriptedBackend(["x"]).model_type is None
     assert ScriptedBackend(["x"], model_type="qwen3_vl").model_type == "qwen3_vl"
     assert OpenAIBackend.model_type is None  # a server does not say (constructing needs openai)
+
+
+@pytest.fixture(scope="module")
+def qwen2vl_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_qwen2vl(tmp_path_factory.mktemp("tiny2") / "ckpt", answer=ANSWER)
+
+
+def test_agent_refuses_a_style_of_another_family(
+    checkpoint: Path, qwen2vl_checkpoint: Path
+) -> None:
+    image = Image.new("RGB", (640, 480), (30, 60, 90))
+    qwen25 = TransformersBackend(str(checkpoint), max_pixels=100_000)
+    qwen2 = TransformersBackend(str(qwen2vl_checkpoint), max_pixels=100_000)
+    assert (qwen25.model_type, qwen2.model_type) == ("qwen2_5_vl", "qwen2_vl")
+    refused = [(qwen25, "qwen2vl"), (qwen25, "uitars"), (qwen2, "qwen25vl"), (qwen2, "uitars15")]
+    for backend, style_name in refused:
+        with pytest.raises(ConfigurationError) as error:
+            Agent(backend, make_style(style_name), DryRunExecutor(), ImageScreen(image))
+        message = str(error.value)
+        assert f"style {style_name} " in message
+        assert "qwen2_5_vl" in message and "qwen2_vl" in message
+    accepted = [
+        (qwen25, "qwen25vl"), (qwen25, "qwen25vl-grounding"), (qwen25, "uitars15"),
+        (qwen2, "qwen2vl"), (qwen2, "uitars"),
+    ]  # fmt: skip
+    for backend, style_name in accepted:
+        agent = Agent(backend, make_style(style_name), DryRunExecutor(), ImageScreen(image))
+        assert agent.backend is backend and agent.style.name == style_name

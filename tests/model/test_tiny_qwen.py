@@ -1,4 +1,5 @@
-"""The tiny Qwen2.5-VL checkpoint loads and answers through the real transformers path."""
+"""The tiny Qwen2.5-VL and Qwen2-VL checkpoints load and answer through the real transformers
+path."""
 
 from __future__ import annotations
 
@@ -16,8 +17,17 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
+from actions.schema import Click  # noqa: E402
+from agent.geometry import CoordinateSpace, ModelFrame, Point  # noqa: E402
+from agent.models.local import TransformersBackend  # noqa: E402
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
-from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer  # noqa: E402
+from agent.styles.registry import make_style  # noqa: E402
+from agent.testing.tiny_qwen import (  # noqa: E402
+    SPECIAL_TOKENS,
+    build_tiny_qwen2vl,
+    build_tiny_qwen25vl,
+    script_answer,
+)
 
 prepare_torchvision()  # before anything imports the Qwen2.5-VL processor or qwen_vl_utils
 import qwen_vl_utils  # noqa: E402
@@ -44,6 +54,12 @@ TOOL_CALL = (
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("tiny") / "Qwen2.5-VL-tiny"
     return build_tiny_qwen25vl(directory, answer=TOOL_CALL)
+
+
+@pytest.fixture(scope="module")
+def tiny2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("tiny2") / "Qwen2-VL-tiny"
+    return build_tiny_qwen2vl(directory, answer=TOOL_CALL)
 
 
 def screenshot(width: int = 1920, height: int = 1080) -> Image.Image:
@@ -244,3 +260,102 @@ print("ok", broken)
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok")
+
+
+# ---- the Qwen2-VL checkpoint (the family of the qwen2vl and uitars styles)
+
+# the keys of Qwen/Qwen2-VL-2B-Instruct's vision_config (hidden_act is left at quick_gelu)
+QWEN2VL_VISION_KEYS = {
+    "depth", "embed_dim", "mlp_ratio", "num_heads", "in_chans", "hidden_size", "patch_size",
+    "spatial_merge_size", "temporal_patch_size",
+}  # fmt: skip
+
+
+def test_qwen2vl_checkpoint_has_the_official_layout(tiny_dir: Path, tiny2_dir: Path) -> None:
+    def read(directory: Path, name: str) -> Any:
+        return json.loads((directory / name).read_text(encoding="utf-8"))
+
+    assert {p.name for p in tiny2_dir.iterdir()} == {p.name for p in tiny_dir.iterdir()}
+    assert (tiny2_dir / "model.safetensors").stat().st_size < 1_000_000
+    config = read(tiny2_dir, "config.json")
+    assert config["model_type"] == "qwen2_vl"
+    assert config["architectures"] == ["Qwen2VLForConditionalGeneration"]
+    assert config["rope_scaling"] == {"type": "mrope", "mrope_section": [2, 3, 3]}
+    vision = config["vision_config"]
+    assert set(vision) == QWEN2VL_VISION_KEYS
+    assert vision["hidden_size"] == config["hidden_size"]
+    assert (vision["patch_size"], vision["spatial_merge_size"]) == (14, 2)
+    preprocessor = read(tiny2_dir, "preprocessor_config.json")
+    assert preprocessor["processor_class"] == "Qwen2VLProcessor"
+    assert preprocessor["image_processor_type"] == "Qwen2VLImageProcessor"
+    assert (preprocessor["min_pixels"], preprocessor["max_pixels"]) == (3136, 12845056)
+    assert read(tiny2_dir, "tokenizer_config.json")["model_max_length"] == 32768
+    for shared in ("tokenizer.json", "vocab.json", "merges.txt", "chat_template.json"):
+        assert (tiny2_dir / shared).read_bytes() == (tiny_dir / shared).read_bytes()
+    for key in ("bos_token_id", "eos_token_id", "image_token_id", "vocab_size"):
+        assert config[key] == read(tiny_dir, "config.json")[key]
+
+    loaded = transformers.AutoConfig.from_pretrained(tiny2_dir)
+    assert type(loaded).__name__ == "Qwen2VLConfig"
+    assert (loaded.vision_config.embed_dim, loaded.vision_config.in_channels) == (32, 3)
+    processor = transformers.AutoProcessor.from_pretrained(tiny2_dir)
+    assert type(processor).__name__ == "Qwen2VLProcessor"
+    assert processor.tokenizer.convert_tokens_to_ids("<|image_pad|>") == config["image_token_id"]
+
+
+@PIXELS_KWARGS_DEPRECATED
+@pytest.mark.parametrize(
+    "answer", [TOOL_CALL, "Grüße, 東京 <ok>", ""], ids=["tool", "utf8", "empty"]
+)
+def test_qwen2vl_generate_returns_the_scripted_answer(tiny2_dir: Path, answer: str) -> None:
+    script_answer(tiny2_dir, answer)
+    assert run_chat(tiny2_dir, transformers.AutoModelForImageTextToText) == answer
+    script_answer(tiny2_dir, TOOL_CALL)
+    assert run_chat(tiny2_dir, transformers.Qwen2VLForConditionalGeneration) == TOOL_CALL
+
+
+@pytest.mark.parametrize(
+    ("style_name", "size", "max_pixels"),
+    [
+        ("qwen2vl", (1920, 1080), 1280 * 28 * 28),
+        ("qwen2vl", (1366, 768), 12845056),
+        ("uitars", (2560, 1440), 600_000),
+        ("uitars", (4000, 200), 256 * 28 * 28),
+    ],
+)
+def test_qwen2vl_through_the_transformers_backend(
+    tiny2_dir: Path, style_name: str, size: tuple[int, int], max_pixels: int
+) -> None:
+    style = make_style(style_name)
+    point = Point(x=417, y=583, space=CoordinateSpace.REL1000)
+    answer = style.render(Click(point=point))
+    for token in SPECIAL_TOKENS:  # decoding with skip_special_tokens drops them
+        answer = answer.replace(token, "")
+    script_answer(tiny2_dir, answer)  # read when the backend loads the checkpoint
+    try:
+        backend = TransformersBackend(str(tiny2_dir), max_pixels=max_pixels)
+    finally:
+        script_answer(tiny2_dir, TOOL_CALL)
+    assert backend.model_type == "qwen2_vl"
+    assert type(backend.net).__name__ == "Qwen2VLForConditionalGeneration"
+    width, height = size
+    frame = backend.frame_for(width, height)
+    assert frame == ModelFrame.for_image(width, height, max_pixels=max_pixels)
+    expected = qwen_vl_utils.smart_resize(
+        height, width, 28, min_pixels=backend.min_pixels, max_pixels=max_pixels
+    )
+    assert (frame.height, frame.width) == expected
+    # the processor's own grid for the raw capture is the smart_resize frame too
+    grid = backend.processor(
+        text=["<|vision_start|><|image_pad|><|vision_end|>"],
+        images=[screenshot(width, height)],
+        return_tensors="pt",
+    )["image_grid_thw"][0]
+    assert (int(grid[1]) * 14, int(grid[2]) * 14) == expected
+
+    messages = style.messages("Click the red box.", frame, screenshot(width, height), [])
+    completion = backend.complete(messages, frame)  # raises FrameMismatch on another grid
+    assert completion.text == answer
+    assert completion.frame == frame
+    assert completion.prompt_tokens is not None and completion.prompt_tokens > frame.visual_tokens
+    assert style.parse(completion.text)[0] == Click(point=point)  # the grounding style ends

@@ -1,4 +1,4 @@
-"""Every line of the peer-output corpus (../shared/data/peer_outputs.jsonl, 80 real and fixture
+"""Every line of the peer-output corpus (tests/data/peer_outputs.jsonl, 80 real and fixture
 outputs of UI-TARS, Qwen2/2.5/3-VL and others) through the style of its family.
 
 Each line must give exactly the expected actions (points, end points, text, keys, direction;
@@ -31,7 +31,7 @@ from agent.styles.grounding import Qwen25VLGrounding
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.styles.uitars import SCROLL_CLICKS, WAIT_SECONDS
 
-PEERS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "peer_outputs.jsonl"
+PEERS = Path(__file__).resolve().parents[1] / "data" / "peer_outputs.jsonl"
 FAMILY_STYLE = {
     "uitars": "uitars",
     "uitars15": "uitars15",
@@ -167,8 +167,10 @@ def outcome(number: int, row: dict[str, Any]) -> bool:
         return False
     if boxes:
         text = str(row["text"])
-        grounding = isinstance(style, Qwen25VLGrounding)
-        locations = style.locate_all(text) if grounding else [style.locate(text)]
+        if isinstance(style, Qwen25VLGrounding):
+            locations = style.locate_all(text)
+        else:
+            locations = [style.locate(text)]
         got = [[*loc.box[0].xy(), *loc.box[1].xy()] for loc in locations if loc.box]
         return got == [[float(v) for v in box] for box in boxes]
     return True
