@@ -271,16 +271,17 @@ class LoopGuard:
     anyway, the run ends (:class:`~agent.errors.LoopDetected`). ``limit`` 0 turns it off."""
 
     limit: int = 3
-    _last: tuple[str, tuple[Action, ...]] | None = None
+    _last: tuple[Action, ...] | None = None
     _count: int = 0
     _warned: bool = False
 
-    def check(self, screen: str, actions: Sequence[Action]) -> None:
-        """``screen``: a digest of the capture the actions were decided on."""
+    def check(self, unchanged: bool, actions: Sequence[Action]) -> None:
+        """``unchanged``: the screen these actions were decided on shows what the previous
+        step's did (:func:`agent.matching.same_screen`)."""
         if not self.limit or not actions or all(isinstance(a, Terminate) for a in actions):
             return
-        key = (screen, tuple(actions))
-        repeated = key == self._last
+        key = tuple(actions)
+        repeated = unchanged and key == self._last
         self._count = self._count + 1 if repeated else 1
         self._warned = self._warned and repeated
         self._last = key

@@ -239,6 +239,8 @@ def to_screen(point: Point, frame: ModelFrame, monitor: Monitor, *, clamp: bool 
     """
     if point.space is CoordinateSpace.SCREEN:
         return point
+    if not (math.isfinite(point.x) and math.isfinite(point.y)):
+        raise OutOfBounds(f"point ({point.x}, {point.y}) is not a finite point")
     fx, fy = frame.fraction(point)
     clamped = clamp and not frame.contains(point)
     if clamped:

@@ -29,7 +29,6 @@ import platform
 import signal
 import threading
 import time
-import zlib
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,8 @@ from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from PIL.Image import Image
 
 from actions.executor import ActionResult, Executor, check_action
 from actions.policy import Budget, LoopGuard, Policy
@@ -53,6 +54,7 @@ from agent.errors import (
     Terminated,
 )
 from agent.geometry import ModelFrame, to_screen
+from agent.matching import same_screen
 from agent.models.base import Backend
 from agent.screen import CaptureSource, Screenshot
 from agent.secrets import Secrets
@@ -125,7 +127,8 @@ class StepState:
     shot: Screenshot | None = None
     frame: ModelFrame | None = None
     screenshot: ScreenshotFile | None = None
-    digest: Future[int] | None = None
+    unchanged: Future[bool] | None = None
+    """whether this capture shows what the previous step's showed (computed in the background)"""
     decision: Decision | None = None
     executed: list[Action] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
@@ -178,6 +181,7 @@ class _Run:
     tokens: int = 0
     stop_reason: str | None = None
     crashed: StepState | None = None
+    last_image: Image | None = None
 
 
 class Agent:
@@ -250,7 +254,7 @@ class Agent:
         )
         status: RunStatus | None = None
         message: str | None = None
-        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-digest")
+        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-compare")
         try:
             with self._sigterm(run):
                 for index in range(self.max_steps):
@@ -337,7 +341,9 @@ class Agent:
         if run.recorder is not None:
             state.screenshot = run.recorder.screenshot(state.index, shot.image)
             shot.image.info["screenshot"] = state.screenshot.name  # prompts name it by file
-        state.digest = background.submit(_pixels_digest, shot.image)
+        if run.last_image is not None:
+            state.unchanged = background.submit(same_screen, run.last_image, shot.image)
+        run.last_image = shot.image
 
     def _check_budget(self, run: _Run) -> None:
         self.budget.check(
@@ -360,7 +366,7 @@ class Agent:
         run.tokens += (d.prompt_tokens or 0) + (d.completion_tokens or 0)
 
     def _review(self, state: StepState, run: _Run) -> None:
-        assert state.decision is not None and state.shot is not None and state.digest
+        assert state.decision is not None and state.shot is not None
         frame, monitor = state.decision.frame, state.shot.monitor
 
         def convert(action: Action) -> Action:
@@ -369,7 +375,7 @@ class Agent:
 
         state.executed = [convert(a) for a in state.decision.actions]
         state.verdicts = self.policy.review(state.executed, monitor)
-        run.guard.check(f"{state.digest.result():08x}", state.executed)
+        run.guard.check(state.unchanged is not None and state.unchanged.result(), state.executed)
 
     def _record_decision(self, state: StepState, run: _Run) -> None:
         if run.recorder is not None:
@@ -485,10 +491,6 @@ class Agent:
             started_at=now_iso(),
         )
         return TrajectoryRecorder(self.out, meta, secrets=self.secrets)
-
-
-def _pixels_digest(image: Any) -> int:
-    return zlib.crc32(image.tobytes())
 
 
 def _prompt_record(decision: Decision) -> list[PromptTurn]:

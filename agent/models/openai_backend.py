@@ -189,14 +189,15 @@ class OpenAIBackend:
                 f"the last image is sent as {frames[-1].width}x{frames[-1].height} but the frame "
                 f"is {frame.width}x{frame.height}: it was not made by this backend's frame_for"
             )
-        data = self._post(wire)
+        data = self._post(wire, len(frames))
         text, prompt_tokens, completion_tokens = self._read(data)
         visual = sum(f.visual_tokens for f in frames)
         if self.check_prompt_tokens and prompt_tokens and prompt_tokens < visual:
             raise FrameMismatch(
                 f"{self.base_url} counted {prompt_tokens} prompt tokens for images of {visual} "
                 "visual tokens: the server resized them again; set max_pixels to at most the "
-                "server's bound (or check_prompt_tokens=False if it does not count cached tokens)"
+                "server's bound (or --no-token-check / check_prompt_tokens=False if it does not "
+                "count cached tokens)"
             )
         return Completion(
             text=text,
@@ -206,8 +207,9 @@ class OpenAIBackend:
             completion_tokens=completion_tokens,
         )
 
-    def _post(self, wire: list[dict[str, Any]]) -> dict[str, Any]:
-        """One request with explicit retries; the parsed JSON body of the first 2xx answer."""
+    def _post(self, wire: list[dict[str, Any]], images: int = 0) -> dict[str, Any]:
+        """One request with explicit retries; the parsed JSON body of the first 2xx answer.
+        ``images``: how many the request holds, named in a 4xx error that may be about them."""
         openai = self._openai
         attempts = self.max_retries + 1
         cause = "no attempt"
@@ -240,8 +242,15 @@ class OpenAIBackend:
                         f"usually ends in /v1): {message}"
                     ) from None
                 if status not in _RETRY_STATUSES and status < 500:
+                    hint = ""
+                    if images > 1 and "image" in message.lower():
+                        hint = (
+                            f" (this request holds {images} images, the current screenshot and "
+                            "past ones: start vLLM with --limit-mm-per-prompt "
+                            f"'{{\"image\": {images}}}' or more, or lower --history-images)"
+                        )
                     raise BackendError(
-                        f"{self.base_url} answered HTTP {status}: {message}"
+                        f"{self.base_url} answered HTTP {status}: {message}{hint}"
                     ) from None
                 cause = f"HTTP {status}: {message}"
                 asked = _retry_after(exc.response.headers)

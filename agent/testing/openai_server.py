@@ -178,6 +178,7 @@ class OpenAICompatibleServer:
         port: int = 0,
         api_key: str | None = None,
         served_model_name: str | None = None,
+        limit_images: int | None = None,
     ) -> None:
         prepare_torchvision()
         import torch
@@ -186,6 +187,7 @@ class OpenAICompatibleServer:
         library: Any = transformers
         self.model_name = served_model_name or str(model_dir)  # vLLM's default name: the path
         self.api_key = api_key
+        self.limit_images = limit_images  # vLLM's --limit-mm-per-prompt '{"image": N}'
         self.processor: Any = library.AutoProcessor.from_pretrained(str(model_dir))
         self.net: Any = library.Qwen2_5_VLForConditionalGeneration.from_pretrained(
             str(model_dir), dtype=torch.float32
@@ -257,6 +259,10 @@ class OpenAICompatibleServer:
         if not isinstance(max_tokens, int) or max_tokens <= 0:
             raise _HTTPError(400, "max_tokens must be a positive integer")
         chat, images = _conversation(payload.get("messages"))
+        if self.limit_images is not None and len(images) > self.limit_images:
+            raise _HTTPError(  # vLLM's wording
+                400, f"At most {self.limit_images} image(s) may be provided in one prompt."
+            )
         record.image_sizes = [image.size for image in images]
         with self._model_lock:  # one model: one generation at a time
             text = self.processor.apply_chat_template(
@@ -289,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (0: any)")
     parser.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--served-model-name", help="the model name (default: MODEL_DIR)")
+    parser.add_argument("--limit-images", type=int, help="images per request at most, as vLLM")
     args = vars(parser.parse_args(argv))
     with contextlib.suppress(KeyboardInterrupt), OpenAICompatibleServer(**args) as server:
         print(f"serving {server.model_name!r} at {server.base_url} (Ctrl-C stops)", flush=True)

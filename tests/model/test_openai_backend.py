@@ -305,3 +305,33 @@ def test_the_server_command_serves_the_checkpoint(checkpoint: Path) -> None:
         finally:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=30) == 0
+
+
+def test_past_screenshots_over_the_servers_image_limit_get_a_clear_hint(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    from actions.executor import DryRunExecutor
+    from agent.loop import Agent
+    from agent.screen import ImageScreen
+    from agent.styles.registry import make_style
+    from agent.testing.tiny_qwen import script_answer
+
+    style = make_style("uitars15")  # shows 4 past screenshots by default
+    assert getattr(style, "history_images", 0) == 4
+    script_answer(checkpoint, "Thought: ok\nAction: click(start_box='(10,10)')")
+    image = Image.effect_noise((640, 480), 40).convert("RGB")
+    for limit, status in ((1, "error"), (5, "max_steps")):
+        with OpenAICompatibleServer(checkpoint, limit_images=limit) as server:
+            backend = OpenAIBackend(
+                server.base_url, server.model_name, min_pixels=style.min_pixels,
+                max_pixels=style.max_pixels, backoff_s=0.01,
+            )
+            agent = Agent(
+                backend, style, DryRunExecutor(), ImageScreen(image), max_steps=3, loop_limit=0
+            )
+            result = agent.run("x")
+        assert result.status == status, result.message
+        if status == "error":
+            assert "At most 1 image(s) may be provided in one prompt." in (result.message or "")
+            assert """--limit-mm-per-prompt '{"image": 2}'""" in (result.message or "")
+    script_answer(checkpoint, None)

@@ -17,6 +17,7 @@ from actions.schema import Action, Click, Drag, KeyPress, Scroll, Terminate, Typ
 from agent.errors import BudgetExceeded, ConfigurationError, LoopDetected, Refused
 from agent.geometry import Monitor, Point
 from agent.loop import Agent
+from agent.matching import same_screen
 from agent.models.scripted import ScriptedBackend
 from agent.screen import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
@@ -194,15 +195,26 @@ def test_the_same_click_on_an_unchanged_screen_is_redirected_then_ends_the_run(
 def test_the_loop_guard_resets_when_the_screen_or_the_action_changes() -> None:
     guard = LoopGuard(3)
     click = Click(point=Point.screen(5, 5))
-    for screen in ("a", "a", "b", "b", "c", "c"):
-        guard.check(screen, [click])
+    for unchanged in (False, True, False, True, False, True):
+        guard.check(unchanged, [click])
     with pytest.raises(Refused):
-        guard.check("c", [click])
-    guard.check("c", [Click(point=Point.screen(6, 6))])  # did something else: fine again
-    guard.check("c", [click])
-    guard.check("c", [click])
+        guard.check(True, [click])
+    guard.check(True, [Click(point=Point.screen(6, 6))])  # did something else: fine again
+    guard.check(True, [click])
+    guard.check(True, [click])
     with pytest.raises(Refused):
-        guard.check("c", [click])
+        guard.check(True, [click])
     with pytest.raises(LoopDetected):
-        guard.check("c", [click])
-    LoopGuard(0).check("c", [click])  # off
+        guard.check(True, [click])
+    LoopGuard(0).check(True, [click])  # off
+
+
+def test_a_blinking_caret_does_not_count_as_a_change_but_a_digit_does() -> None:
+    before = desktop()
+    caret = before.copy()
+    ImageDraw.Draw(caret).line((300, 200, 300, 216), fill=(255, 255, 255), width=2)
+    digit = before.copy()
+    ImageDraw.Draw(digit).text((300, 200), "7", fill=(255, 255, 255))
+    assert same_screen(before, before.copy()) and same_screen(before, caret)
+    assert not same_screen(before, digit)
+    assert not same_screen(before, before.resize((960, 540)))
