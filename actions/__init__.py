@@ -10,6 +10,15 @@ from actions.executor import (
     PyAutoGUIExecutor,
     check_action,
 )
+from actions.policy import (
+    DENIED_COMBOS,
+    Bounds,
+    Budget,
+    LoopGuard,
+    Policy,
+    Region,
+    terminal_confirmer,
+)
 from actions.schema import (
     ACTION_ADAPTER,
     Action,
@@ -29,13 +38,19 @@ __all__ = [
     "ACTION_ADAPTER",
     "Action",
     "ActionResult",
+    "Bounds",
+    "Budget",
     "Click",
+    "DENIED_COMBOS",
     "Drag",
     "DryRunExecutor",
     "Executor",
     "KeyPress",
+    "LoopGuard",
     "MouseMove",
+    "Policy",
     "PyAutoGUIExecutor",
+    "Region",
     "Scroll",
     "Terminate",
     "TypeText",
@@ -43,4 +58,5 @@ __all__ = [
     "check_action",
     "map_points",
     "points_of",
+    "terminal_confirmer",
 ]

@@ -7,7 +7,98 @@ them import them when they are first used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
+    from agent.decision import (
+        Decider,
+        Decision,
+        ModelDecider,
+        Situation,
+    )
+    from agent.errors import (
+        Aborted,
+        AgentError,
+        BackendError,
+        BudgetExceeded,
+        CaptureError,
+        ConfigurationError,
+        ExecutionError,
+        FrameMismatch,
+        LoopDetected,
+        ModelError,
+        OutOfBounds,
+        ParseError,
+        RecordingError,
+        Refused,
+        RunError,
+        Terminated,
+    )
+    from agent.geometry import (
+        CoordinateSpace,
+        ModelFrame,
+        Monitor,
+        Point,
+        smart_resize,
+        to_model,
+        to_screen,
+    )
+    from agent.grounding import (
+        GroundingResult,
+        annotate,
+        ground,
+    )
+    from agent.loop import (
+        Agent,
+        RunResult,
+        Step,
+    )
+    from agent.matching import (
+        same_screen,
+    )
+    from agent.models.local import (
+        TransformersBackend,
+    )
+    from agent.models.openai_backend import (
+        OpenAIBackend,
+    )
+    from agent.models.scripted import (
+        ScriptedBackend,
+    )
+    from agent.screen import (
+        ImageScreen,
+        Screen,
+        Screenshot,
+        detect_scale,
+    )
+    from agent.secrets import (
+        Secrets,
+    )
+    from agent.styles.grounding import (
+        Qwen25VLGrounding,
+    )
+    from agent.styles.qwen2vl import (
+        Qwen2VLGrounding,
+    )
+    from agent.styles.qwen3vl import (
+        Qwen3VLComputerUse,
+    )
+    from agent.styles.qwen25vl import (
+        Qwen25VLComputerUse,
+    )
+    from agent.styles.registry import (
+        STYLE_NAMES,
+        make_style,
+    )
+    from agent.styles.uitars import (
+        UITarsStyle,
+    )
+    from agent.trajectory import (
+        StepRecord,
+        Trajectory,
+        TrajectoryMeta,
+        load_trajectory,
+    )
 
 # Exports load on first use (PEP 562): ``import agent`` stays light, and ``actions`` (which
 # needs agent.geometry and agent.errors) can import without a cycle through agent.loop.
@@ -16,12 +107,18 @@ _EXPORTS = {
     "Agent": "agent.loop",
     "AgentError": "agent.errors",
     "BackendError": "agent.errors",
+    "BudgetExceeded": "agent.errors",
+    "CaptureError": "agent.errors",
     "ConfigurationError": "agent.errors",
     "CoordinateSpace": "agent.geometry",
+    "Decider": "agent.decision",
+    "Decision": "agent.decision",
     "ExecutionError": "agent.errors",
     "FrameMismatch": "agent.errors",
     "GroundingResult": "agent.grounding",
     "ImageScreen": "agent.screen",
+    "LoopDetected": "agent.errors",
+    "ModelDecider": "agent.decision",
     "ModelError": "agent.errors",
     "ModelFrame": "agent.geometry",
     "Monitor": "agent.geometry",
@@ -33,14 +130,19 @@ _EXPORTS = {
     "Qwen25VLGrounding": "agent.styles.grounding",
     "Qwen2VLGrounding": "agent.styles.qwen2vl",
     "Qwen3VLComputerUse": "agent.styles.qwen3vl",
+    "RecordingError": "agent.errors",
+    "Refused": "agent.errors",
     "RunError": "agent.errors",
     "RunResult": "agent.loop",
     "STYLE_NAMES": "agent.styles.registry",
     "Screen": "agent.screen",
     "Screenshot": "agent.screen",
     "ScriptedBackend": "agent.models.scripted",
+    "Secrets": "agent.secrets",
+    "Situation": "agent.decision",
     "Step": "agent.loop",
     "StepRecord": "agent.trajectory",
+    "Terminated": "agent.errors",
     "Trajectory": "agent.trajectory",
     "TrajectoryMeta": "agent.trajectory",
     "TransformersBackend": "agent.models.local",
@@ -50,6 +152,7 @@ _EXPORTS = {
     "ground": "agent.grounding",
     "load_trajectory": "agent.trajectory",
     "make_style": "agent.styles.registry",
+    "same_screen": "agent.matching",
     "smart_resize": "agent.geometry",
     "to_model": "agent.geometry",
     "to_screen": "agent.geometry",
@@ -60,12 +163,18 @@ __all__ = [
     "Agent",
     "AgentError",
     "BackendError",
+    "BudgetExceeded",
+    "CaptureError",
     "ConfigurationError",
     "CoordinateSpace",
+    "Decider",
+    "Decision",
     "ExecutionError",
     "FrameMismatch",
     "GroundingResult",
     "ImageScreen",
+    "LoopDetected",
+    "ModelDecider",
     "ModelError",
     "ModelFrame",
     "Monitor",
@@ -77,14 +186,19 @@ __all__ = [
     "Qwen25VLGrounding",
     "Qwen2VLGrounding",
     "Qwen3VLComputerUse",
+    "RecordingError",
+    "Refused",
     "RunError",
     "RunResult",
     "STYLE_NAMES",
     "Screen",
     "Screenshot",
     "ScriptedBackend",
+    "Secrets",
+    "Situation",
     "Step",
     "StepRecord",
+    "Terminated",
     "Trajectory",
     "TrajectoryMeta",
     "TransformersBackend",
@@ -94,6 +208,7 @@ __all__ = [
     "ground",
     "load_trajectory",
     "make_style",
+    "same_screen",
     "smart_resize",
     "to_model",
     "to_screen",

@@ -1,10 +1,12 @@
-"""Key-name normalization (model dialects -> pyautogui names), X11 keysyms, and the spare-keycode
-bookkeeping of XdotoolKeyboard (with a fake keyboard map: no display needed)."""
+"""Key-name normalization (model dialects -> pyautogui names), X11 keysyms, and XdotoolKeyboard's
+key events, spare-keycode bookkeeping and remap barrier (with a fake X connection: no display
+needed)."""
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+from collections.abc import Collection
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +19,7 @@ from actions.keys import (
     XdotoolKeyboard,
     char_keysym,
     check_text,
+    key_keysym,
     keysym,
     normalize_key,
     normalize_keys,
@@ -166,8 +169,10 @@ def test_keysyms_are_real_x11_keysyms() -> None:
     for name, sym in KEYSYMS.items():
         # python-xlib spells XF86 keysyms "XF86_AudioMute"; X11 and xdotool "XF86AudioMute"
         assert xk.string_to_keysym(sym.replace("XF86", "XF86_")), (name, sym)
+        assert xk.string_to_keysym(sym.replace("XF86", "XF86_")) == key_keysym(name), name
     for char in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~aZ09":
         assert xk.string_to_keysym(keysym(char)) == char_keysym(char) == ord(char), char
+        assert key_keysym(char) == ord(char)
 
 
 def test_keysym_of_characters() -> None:
@@ -218,13 +223,22 @@ def test_check_text() -> None:
 
 
 class FakeConnection:
-    """python-xlib Display stand-in: keycodes 8..15, a keyboard map, a change log."""
+    """python-xlib Display stand-in: keycodes 8..15 with a keyboard map, the modifier map (Shift
+    on keycode 11), the keys down and Caps Lock, and a log of key events and map changes."""
 
-    def __init__(self, rows: dict[int, tuple[int, int]]) -> None:
+    def __init__(self, rows: dict[int, tuple[int, int]], *, lock: bool = False) -> None:
         self.display = SimpleNamespace(info=SimpleNamespace(min_keycode=8, max_keycode=15))
         self.rows = {code: rows.get(code, (0, 0)) for code in range(8, 16)}
         self.changes: list[tuple[int, int]] = []
+        self.log: list[tuple[str, int]] = []  # ("down"/"up", keycode), ("map", keycode)
+        self.down: set[int] = set()
+        self.lock = lock
+        self.fail_at = 0  # raise KeyboardInterrupt instead of sending this key event (1-based)
+        self.key_events = 0
         self.syncs = 0
+        root = SimpleNamespace(id=1, query_pointer=lambda: SimpleNamespace(
+            mask=2 if self.lock else 0, child=0))
+        self._screen = SimpleNamespace(root=root)
 
     def get_keyboard_mapping(self, first: int, count: int) -> list[tuple[int, int]]:
         return [self.rows[c] for c in range(first, first + count)]
@@ -232,19 +246,49 @@ class FakeConnection:
     def change_keyboard_mapping(self, first: int, keysyms: list[tuple[int, int]]) -> None:
         self.rows[first] = keysyms[0]
         self.changes.append((first, keysyms[0][0]))
+        self.log.append(("map", first))
+
+    def get_modifier_mapping(self) -> list[list[int]]:
+        return [[11, 0], [], [], [], [], [], [], []]
+
+    def query_keymap(self) -> list[int]:
+        return [sum(1 << bit for bit in range(8) if byte * 8 + bit in self.down)
+                for byte in range(32)]
+
+    def xtest_fake_input(self, event_type: int, detail: int) -> None:
+        self.key_events += 1
+        if self.key_events == self.fail_at:
+            raise KeyboardInterrupt
+        pressed = event_type == 2
+        if pressed and self.rows[detail][0] == CAPS and detail not in self.down:
+            self.lock = not self.lock
+        (self.down.add if pressed else self.down.discard)(detail)
+        self.log.append(("down" if pressed else "up", detail))
+
+    def screen(self) -> SimpleNamespace:
+        return self._screen
+
+    def get_input_focus(self) -> SimpleNamespace:
+        return SimpleNamespace(focus=FOCUS)
+
+    def flush(self) -> None:
+        pass
 
     def sync(self) -> None:
         self.syncs += 1
 
 
-A, B = char_keysym("a"), char_keysym("b")
+A, B, SHIFT, CAPS, RETURN = char_keysym("a"), char_keysym("b"), 0xFFE1, 0xFFE5, 0xFF0D
 E, U, T, K = (char_keysym(c) for c in "éü東京")
+FOCUS = 42  # the window that has the focus
 
 
-def keyboard() -> tuple[XdotoolKeyboard, FakeConnection]:
-    # keycodes 9, 10, 11 carry a/A, b/B and shift; 8 (reserved), 12..15 are spare
-    conn = FakeConnection({9: (A, ord("A")), 10: (B, ord("B")), 11: (0xFFE1, 0)})
-    return XdotoolKeyboard(":0", conn), conn
+def keyboard(
+    extra: dict[int, tuple[int, int]] | None = None,
+) -> tuple[XdotoolKeyboard, FakeConnection]:
+    # keycodes 9, 10, 11 carry a/A, b/B and shift; 8 (reserved), 12..15 are spare (or ``extra``)
+    conn = FakeConnection({9: (A, ord("A")), 10: (B, ord("B")), 11: (SHIFT, 0), **(extra or {})})
+    return XdotoolKeyboard(":0", conn, delay_ms=0), conn
 
 
 def test_keymap_maps_missing_characters_on_spare_keycodes_highest_first() -> None:
@@ -264,8 +308,10 @@ def test_keymap_recycles_least_recently_used_keycodes() -> None:
     kb._ensure([char_keysym("ß")])
     assert conn.changes[-1] == (14, char_keysym("ß"))  # U (least recently used) gave way
     assert conn.rows[15] == (E, E)
+    changes = list(conn.changes)
     with pytest.raises(ExecutionError, match="spare"):
         kb._ensure([char_keysym(c) for c in "αβγδε"])  # 5 distinct > 4 spare keycodes
+    assert conn.changes == changes  # refused before anything changed
 
 
 def test_keymap_plan_splits_text_into_runs_that_fit() -> None:
@@ -276,3 +322,87 @@ def test_keymap_plan_splits_text_into_runs_that_fit() -> None:
     full = FakeConnection({code: (A, A) for code in range(8, 16)})
     with pytest.raises(ExecutionError, match="no spare keycode"):
         XdotoolKeyboard(":0", full)._plan([E])
+
+
+def test_a_named_key_is_never_reached_through_shift() -> None:
+    kb, conn = keyboard({12: (0xFF95, 0xFFB7)})  # KP_Home, KP_7 (Shift does not reach it)
+    assert kb._plan([0xFFB7], named={0xFFB7}) == [1]
+    kb.press(["num7"])
+    assert conn.changes == [(15, 0xFFB7)] and conn.log[-2:] == [("down", 15), ("up", 15)]
+
+
+def test_type_sends_every_character_with_shift_where_its_level_needs_it() -> None:
+    kb, conn = keyboard({12: (RETURN, 0)})
+    kb.type("ab\r\nAé")
+    assert conn.log == [
+        ("map", 15),  # é, mapped before anything is typed
+        ("down", 9), ("up", 9), ("down", 10), ("up", 10), ("down", 12), ("up", 12),  # a b Return
+        ("down", 11), ("down", 9), ("up", 9), ("up", 11),  # A: Shift + a
+        ("down", 15), ("up", 15),  # é
+    ]
+    assert conn.down == set()
+
+
+def test_press_holds_keys_in_order_and_releases_them_in_reverse() -> None:
+    kb, conn = keyboard()
+    kb.press(["shift", "A", "é"])  # "A" needs Shift, which is already down: pressed once
+    assert conn.log == [("map", 15), ("down", 11), ("down", 9), ("down", 15),
+                        ("up", 15), ("up", 9), ("up", 11)]
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3, 4])
+def test_an_interrupted_key_event_leaves_no_key_down(fail_at: int) -> None:
+    kb, conn = keyboard()
+    conn.fail_at = fail_at
+    with pytest.raises(KeyboardInterrupt):
+        kb.press(["shift", "a", "b"])
+    assert conn.down == set() and conn.syncs  # released, and the server has handled it
+
+
+def test_held_modifiers_and_caps_lock_are_cleared_while_typing() -> None:
+    kb, conn = keyboard({12: (CAPS, 0)})
+    conn.down, conn.lock = {11}, True  # the user holds Shift, Caps Lock is on
+    kb.type("a")
+    assert conn.log == [("up", 11), ("down", 12), ("up", 12),  # Shift up, Caps Lock off
+                        ("down", 9), ("up", 9),
+                        ("down", 12), ("up", 12), ("down", 11)]  # both put back
+    assert conn.down == {11} and conn.lock
+
+
+class Pings:
+    """Stands in for XdotoolKeyboard._ping: logs the windows pinged; ``deaf`` do not answer."""
+
+    def __init__(self, conn: FakeConnection, deaf: Collection[int] = ()) -> None:
+        self.conn, self.deaf = conn, set(deaf)
+
+    def __call__(self, windows: Collection[int]) -> set[int]:
+        self.conn.log.append(("ping", *sorted(windows)))  # type: ignore[arg-type]
+        return self.deaf & set(windows)
+
+
+def test_a_keycode_that_carried_keys_is_remapped_only_after_its_reader_answered() -> None:
+    kb, conn = keyboard()
+    kb._ping = Pings(conn)  # type: ignore[method-assign]
+    kb._ensure([char_keysym(c) for c in "αβγδ"])  # on 15, 14, 13, 12
+    kb._ensure([E])  # recycles α's keycode 15, which no key event used: nobody to ask
+    kb.type("βγδ")
+    kb.type("ü")  # recycles E's keycode 15, never typed either
+    assert ("ping", FOCUS) not in conn.log
+    conn.log.clear()
+    kb.type("ß")  # recycles β's keycode 14, which carried "β": ask its reader first
+    assert conn.log[:2] == [("ping", FOCUS), ("map", 14)]
+    conn.log.clear()
+    kb.restore()  # "ü" was typed since: ask again, then unmap
+    assert conn.log[0] == ("ping", FOCUS) and conn.log.count(("map", 14)) == 1
+    assert all(row == (0, 0) for code, row in conn.rows.items() if code >= 12)
+
+
+def test_a_window_that_does_not_answer_gets_pause_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    kb, conn = keyboard()
+    kb._ping = Pings(conn, deaf={FOCUS})  # type: ignore[method-assign]
+    slept: list[float] = []
+    monkeypatch.setattr("actions.keys.time.sleep", slept.append)
+    kb.type("αβγδ")
+    assert slept == []
+    kb.type("ε", pause_s=0.25)
+    assert slept == [0.25] and ("ping", FOCUS) in conn.log
