@@ -6,9 +6,11 @@ model saw (else ``OutOfBounds``, fed back to the model), keys known (else ``Pars
 ``$DISPLAY`` at import (python-xlib) and keeps global state, so an executor binds to the display
 current at its construction (or ``display=``) and re-points pyautogui there when it was imported
 for another one (connection, keyboard map, fail-safe corners). On X11, keyboard input goes
-through ``xdotool`` (:class:`~actions.keys.XdotoolKeyboard`): pyautogui drops non-ASCII and
-types ``<`` as ``>``. The fail-safe (pointer in a screen corner) raises ``Aborted``; other
-failures ``ExecutionError``. :class:`DryRunExecutor` only checks and records.
+through :class:`~actions.keys.XdotoolKeyboard` (XTEST events on pyautogui's connection, extra
+characters mapped first; the name and ``type_with="xdotool"`` are historical): pyautogui drops
+non-ASCII and types ``<`` as ``>``. :meth:`PyAutoGUIExecutor.release` lets go of every button
+and key the X server reports held, on every exit path of the loop. The fail-safe (pointer in a
+screen corner) raises ``Aborted``; other failures ``ExecutionError``. :class:`DryRunExecutor` only checks and records.
 """
 
 from __future__ import annotations
@@ -192,7 +194,7 @@ def _bind_pyautogui(display: str | None) -> Any:
 
 
 class PyAutoGUIExecutor:
-    """Executes actions with pyautogui (and xdotool for keyboard input on X11).
+    """Executes actions with pyautogui (and XTEST key events for keyboard input on X11).
 
     ``settle_s``: sleep after each action so the UI reacts before the next screenshot.
     ``type_with``: keyboard backend for TypeText and KeyPress; ``"auto"``: xdotool on X11 when
@@ -337,7 +339,8 @@ class PyAutoGUIExecutor:
                 if keymap[code // 8] & (1 << (code % 8)):
                     xtest.fake_input(display, X.KeyRelease, code)
                     sym = display.keycode_to_keysym(code, 0)
-                    released.append(XK.keysym_to_string(sym) or f"keycode {code}")
+                    names = {v: k[3:] for k, v in vars(XK).items() if k.startswith("XK_")}
+                    released.append(names.get(sym) or f"keycode {code}")
             display.sync()
             return released
         pg.FAILSAFE = False

@@ -4,9 +4,13 @@ Both loops run on the same private Xvfb against the same Tk app and click its OK
 step, with a scripted model answer (so the model's own compute is excluded):
 
 * **framework**: :class:`agent.loop.Agent` with mss capture, the qwen25vl prompt and parser,
-  the frame conversion, the bounds check, :class:`PyAutoGUIExecutor` (PAUSE 0, settle 0) and
-  the trajectory recorder (PNG written by the background writer). Overhead = every phase the
-  loop times except ``model``; wall = time between steps minus the model call.
+  the frame conversion, the bounds check, the safety policy and loop guard,
+  :class:`PyAutoGUIExecutor` (PAUSE 0, settle 0) and the trajectory recorder: the screenshot's
+  PNG is encoded by a background thread while the model thinks, and the step's decision line is
+  written once that file is complete, before the click. The scripted model takes ``--model-ms``
+  (default 100 ms, faster than any real VLM step); with ``--model-ms 0`` the PNG encode has
+  nothing to overlap with and shows up in the ``record`` phase. Overhead = every phase the loop
+  times except ``model``; wall = time between steps minus the model call.
 * **naive**: what the cookbooks do: ``pyautogui.screenshot()``, split the answer on the tags
   and ``json.loads``, one scale per axis with ``int()``, ``pyautogui.click`` at the default
   PAUSE (0.1 s), and a synchronous ``PNG`` save plus a JSON line.
@@ -58,14 +62,19 @@ def click_answer(target: Point) -> str:
 
 
 def framework(
-    steps: int, answer: str, out: Path
+    steps: int, answer: str, out: Path, model_s: float
 ) -> tuple[list[float], list[float], dict[str, list[float]]]:
     def respond(messages: Sequence[Message], frame: ModelFrame) -> str:
+        time.sleep(model_s)
         return answer
 
     backend = ScriptedBackend(respond, max_pixels=MAX_PIXELS)
     with Screen() as screen, PyAutoGUIExecutor(settle_s=0.0) as executor:
-        agent = Agent(backend, Qwen25VLComputerUse(), executor, screen, out=out, max_steps=steps)
+        # the same click on the same screen every step is the point here, not a loop to stop
+        agent = Agent(
+            backend, Qwen25VLComputerUse(), executor, screen, out=out, max_steps=steps,
+            loop_limit=0,
+        )
         overhead, wall = [], []
         phases: dict[str, list[float]] = {}
         last = time.perf_counter()
@@ -115,6 +124,7 @@ def resize_cost(image: Image.Image, frame: ModelFrame, repeats: int = 10) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--model-ms", type=float, default=100.0, help="scripted model latency")
     args = parser.parse_args()
     with VirtualDisplay(WIDTH, HEIGHT) as display, tempfile.TemporaryDirectory() as tmp:
         os.environ["DISPLAY"] = display.name
@@ -126,7 +136,9 @@ def main() -> None:
                 target = to_model(Point.screen(cx, cy), frame, screen.monitor)
                 shot = screen.capture().image
             answer = click_answer(target)
-            ours, wall, phases = framework(args.steps, answer, Path(tmp) / "framework")
+            ours, wall, phases = framework(
+                args.steps, answer, Path(tmp) / "framework", args.model_ms / 1000
+            )
             theirs = naive(args.steps, answer, Path(tmp) / "naive")
             clicks = app.state()["clicks"]["ok"]
         finally:
@@ -136,7 +148,10 @@ def main() -> None:
         resize_reduced = resize_cost(shot, frame)
 
     ms = 1000.0
-    print(f"step overhead at {WIDTH}x{HEIGHT}, {args.steps} steps each, scripted model")
+    print(
+        f"step overhead at {WIDTH}x{HEIGHT}, {args.steps} steps each, scripted model "
+        f"({args.model_ms:g} ms per answer, excluded)"
+    )
     print(f"{'loop':<28}{'p50 ms':>10}{'p95 ms':>10}")
     rows = [
         ("framework (phases)", ours),
@@ -154,6 +169,10 @@ def main() -> None:
         + ", ".join(f"{k} {statistics.median(v) * ms:.2f}" for k, v in phases.items())
     )
     print(f"OK button clicks seen by the app: {clicks} of {2 * args.steps}")
+    print(
+        "the naive loop sleeps nothing for a model; the framework's model time is excluded from "
+        "its wall figure"
+    )
     print(
         f"backend input resize (not in the loop's overhead): "
         f"{WIDTH}x{HEIGHT}->{frame.width}x{frame.height} {resize_reduced * ms:.1f} ms, "
