@@ -10,7 +10,8 @@ through :class:`~actions.keys.XdotoolKeyboard` (XTEST events on pyautogui's conn
 characters mapped first; the name and ``type_with="xdotool"`` are historical): pyautogui drops
 non-ASCII and types ``<`` as ``>``. :meth:`PyAutoGUIExecutor.release` lets go of every button
 and key the X server reports held, on every exit path of the loop. The fail-safe (pointer in a
-screen corner) raises ``Aborted``; other failures ``ExecutionError``. :class:`DryRunExecutor` only checks and records.
+screen corner) raises ``Aborted``; other failures ``ExecutionError``. :class:`DryRunExecutor`
+only checks and records.
 """
 
 from __future__ import annotations
