@@ -72,8 +72,10 @@ def test_sigkill_at_random_moments_never_hides_a_click(
         assert proc.stdout is not None
         started = proc.stdout.readline().strip()
         assert started == b"started", proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0.0, 1.2))  # any moment: capture, model, record, click
-        os.kill(proc.pid, signal.SIGKILL)
+        try:
+            time.sleep(rng.uniform(0.0, 1.2))  # any moment: capture, model, record, click
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
         proc.communicate(timeout=30)  # reaps it and closes the pipes
         received = settled_clicks(app) - before
 

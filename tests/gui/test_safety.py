@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,19 @@ def test_ctrl_c_aborts_with_exit_code_5(desk: Any, checkpoint: Path, tmp_path: P
     assert received == sum(1 for s in trajectory.steps if s.results or s.interrupted)
 
 
+_CHILDREN: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_child_outlives_its_test() -> Iterator[None]:
+    yield
+    while _CHILDREN:
+        proc = _CHILDREN.pop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
 def child(
     display: VirtualDisplay, tmp_path: Path, config: dict[str, Any], path_prefix: str = ""
 ) -> tuple[subprocess.Popen[str], Path]:
@@ -196,6 +209,7 @@ def child(
         [sys.executable, str(CHILD), str(tmp_path / "child.json")], env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+    _CHILDREN.append(proc)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
     return proc, out
 
