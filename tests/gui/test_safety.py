@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from Xlib import X
-from Xlib.display import Display
 
 from agent.geometry import ModelFrame, Monitor, Point, to_model
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
@@ -72,18 +70,30 @@ def cli(display: VirtualDisplay, checkpoint: Path, out: Path, *args: str) -> Any
     )
 
 
+_HELD = (
+    "import json, sys\n"
+    "from Xlib import X\n"
+    "from Xlib.display import Display\n"
+    "conn = Display(sys.argv[1])\n"
+    "mask = conn.screen().root.query_pointer().mask\n"
+    "keymap = conn.query_keymap()\n"
+    "keys = [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte & (1 << b)]\n"
+    "print(json.dumps([mask & (X.Button1Mask | X.Button2Mask | X.Button3Mask), keys]))\n"
+)
+
+
 def held(display: VirtualDisplay) -> tuple[int, list[int]]:
-    """Pointer button mask and pressed keycodes, asked from the X server itself."""
-    if not os.path.exists(os.path.expanduser("~/.Xauthority")):
-        os.environ.setdefault("XAUTHORITY", os.devnull)  # python-xlib insists on one
-    conn = Display(display.name)
-    try:
-        mask = conn.screen().root.query_pointer().mask
-        keymap = conn.query_keymap()
-        keys = [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte & (1 << b)]
-        return mask & (X.Button1Mask | X.Button2Mask | X.Button3Mask), keys
-    finally:
-        conn.close()
+    """Pointer button mask and pressed keycodes, asked from the X server itself (in a child
+    process: python-xlib leaves its Xauthority file open)."""
+    env = {**display.env, "XAUTHORITY": os.environ.get("XAUTHORITY", os.devnull)}
+    if os.path.exists(os.path.expanduser("~/.Xauthority")):
+        env.pop("XAUTHORITY")
+    done = subprocess.run(
+        [sys.executable, "-c", _HELD, display.name], env=env, capture_output=True, text=True,
+        timeout=30, check=True,
+    )
+    mask, keys = json.loads(done.stdout.strip().splitlines()[-1])  # Xlib may print first
+    return mask, keys
 
 
 def test_dry_run_sends_nothing(desk: Any, checkpoint: Path, tmp_path: Path) -> None:
