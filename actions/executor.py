@@ -336,12 +336,13 @@ class PyAutoGUIExecutor:
                     xtest.fake_input(display, X.ButtonRelease, button)
                     released.append(f"button {button}")
             keymap = display.query_keymap()
-            for code in (8 * i + b for i, byte in enumerate(keymap) for b in range(8)):
-                if keymap[code // 8] & (1 << (code % 8)):
-                    xtest.fake_input(display, X.KeyRelease, code)
-                    sym = display.keycode_to_keysym(code, 0)
-                    names = {v: k[3:] for k, v in vars(XK).items() if k.startswith("XK_")}
-                    released.append(names.get(sym) or f"keycode {code}")
+            pressed = [8 * i + b for i, byte in enumerate(keymap) for b in range(8)
+                       if byte & (1 << b)]
+            names = {v: k[3:] for k, v in vars(XK).items() if k.startswith("XK_")}
+            for code in pressed:
+                xtest.fake_input(display, X.KeyRelease, code)
+                sym = display.keycode_to_keysym(code, 0)
+                released.append(names.get(sym) or f"keycode {code}")
             display.sync()
             return released
         pg.FAILSAFE = False
