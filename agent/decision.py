@@ -22,7 +22,7 @@ from agent.geometry import ModelFrame
 from agent.models.base import Backend
 from agent.screen import Screenshot
 from agent.styles.base import PastStep, Style
-from agent.trajectory import Source
+from agent.trajectory import Source, TargetRecord
 
 __all__ = ["Decider", "Decision", "ModelDecider", "Situation", "UnusableAnswer"]
 
@@ -54,6 +54,12 @@ class Decision:
     completion_tokens: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     """seconds per sub-phase of the decision (prompt, model, parse for a model)"""
+    model_calls: int = 0
+    """model calls the decision took (counted against the budget)"""
+    notes: list[str] = field(default_factory=list)
+    """what the decider concluded besides its actions, recorded with the policy's verdicts"""
+    target: TargetRecord | None = None
+    """a script step's target and where its point came from"""
 
 
 class UnusableAnswer(ModelError):
@@ -134,6 +140,7 @@ class ModelDecider:
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             timings={"prompt": prompted - start, "model": answered - prompted},
+            model_calls=1,
         )
         try:
             actions = self.style.parse(completion.text)

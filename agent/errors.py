@@ -6,8 +6,9 @@
     ├── ModelError                  the MODEL must act: fed back to it with the reason, retried
     │   ├── ParseError              its answer could not be read as an action
     │   ├── OutOfBounds             a point outside the image it saw or the monitor
-    │   └── Refused                 the safety policy (or the user asked to confirm) refused
-    │                               the step: deny list, region, bounds, repeated action
+    │   ├── Refused                 the safety policy (or the user asked to confirm) refused
+    │   │                           the step: deny list, region, bounds, repeated action
+    │   └── NotFound                the grounder found nothing matching a script's target
     ├── ConfigurationError          the DEVELOPER must act: bad flag, missing model, no display
     │   └── FrameMismatch           the frame the model saw differs from the one computed
     └── RunError                    the RUN ends
@@ -17,8 +18,11 @@
         ├── RecordingError          the trajectory cannot be written (unwritable, disk full)
         ├── BudgetExceeded          a budget ran out: wall time, model calls, tokens
         ├── LoopDetected            the same action on an unchanged screen, again after a warning
-        └── Aborted                 stopped on purpose: pyautogui fail-safe, Ctrl-C, SIGTERM,
-                                    a stop file
+        ├── Aborted                 stopped on purpose: pyautogui fail-safe, Ctrl-C, SIGTERM,
+        │                           a stop file
+        └── ScriptError             a script's expectation did not hold (the SCRIPT must act)
+            ├── WaitTimeout         ``wait_for`` saw no match before its timeout
+            └── AssertionFailed     ``assert_visible``/a task check did not hold
 
 The loop catches :class:`ModelError` and tells the model; it lets the others end the run with a
 status that is recorded in the trajectory (``budget`` for BudgetExceeded, ``failed`` for
@@ -31,9 +35,12 @@ handler the loop installs) are not AgentErrors: code that catches ``Exception`` 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "AgentError",
     "Aborted",
+    "AssertionFailed",
     "BackendError",
     "BudgetExceeded",
     "CaptureError",
@@ -42,12 +49,15 @@ __all__ = [
     "FrameMismatch",
     "LoopDetected",
     "ModelError",
+    "NotFound",
     "OutOfBounds",
     "ParseError",
     "RecordingError",
     "Refused",
     "RunError",
+    "ScriptError",
     "Terminated",
+    "WaitTimeout",
 ]
 
 
@@ -69,6 +79,15 @@ class OutOfBounds(ModelError):
 
 class Refused(ModelError):
     """The safety policy refused the step before any of its actions ran."""
+
+
+class NotFound(ModelError):
+    """Nothing on the screen matches a target. ``screenshot`` is the capture it was looked for
+    in (a trajectory file), when there is one."""
+
+    def __init__(self, message: str, screenshot: Path | None = None) -> None:
+        super().__init__(message + (f" (screenshot {screenshot})" if screenshot else ""))
+        self.screenshot = screenshot
 
 
 class ConfigurationError(AgentError):
@@ -109,6 +128,22 @@ class LoopDetected(RunError):
 
 class Aborted(RunError):
     """The run was stopped on purpose (fail-safe, interrupt, stop file)."""
+
+
+class ScriptError(RunError):
+    """A script's expectation about the screen did not hold. ``screenshot``: the last capture."""
+
+    def __init__(self, message: str, screenshot: Path | None = None) -> None:
+        super().__init__(message + (f" (screenshot {screenshot})" if screenshot else ""))
+        self.screenshot = screenshot
+
+
+class WaitTimeout(ScriptError):
+    """``wait_for`` did not see its target before the timeout."""
+
+
+class AssertionFailed(ScriptError):
+    """An assertion about the screen (``assert_visible``, a task check) is false."""
 
 
 class Terminated(KeyboardInterrupt):

@@ -195,6 +195,12 @@ class ModelFrame:
         height, width = smart_resize(source_height, source_width, factor, min_pixels, max_pixels)
         return cls(width, height, source_width, source_height, min_pixels, max_pixels, factor)
 
+    @classmethod
+    def identity(cls, width: int, height: int) -> ModelFrame:
+        """The capture itself, unresized: points in its ``RESIZED`` space are capture pixels
+        (what the OCR grounder and the location cache answer in)."""
+        return cls(width, height, width, height, 1, width * height, 1)
+
     @property
     def visual_tokens(self) -> int:
         merged = self.factor

@@ -1,22 +1,158 @@
-"""Grounding: where is one element in one image, in that image's pixels.
+"""Grounding: where is one element in one image.
 
-:func:`ground` asks a backend with a style's grounding prompt and converts the answer (point and,
-where given, box) from the style's coordinate space to image pixels with the same
-:func:`~agent.geometry.to_screen` the agent loop uses (an image is a monitor at origin 0, scale 1).
-:func:`annotate` draws the result onto the image.
+A :class:`Grounder` answers two questions about a capture: *where is this element*
+(:meth:`Grounder.locate`, a :class:`Located` in the grounder's frame) and *what does the screen
+say* (:meth:`Grounder.ask`, free text, for queries and assertions). :class:`VLMGrounder` asks a
+vision-language model with its style's grounding prompt; the OCR grounder
+(:mod:`agent.models.ocr`) matches text lines. A :class:`Located` keeps its point in the space
+the grounder answered in, tagged with the frame it refers to, so the one conversion
+(:func:`~agent.geometry.to_screen`) turns it into screen or capture pixels.
+
+:func:`ground` locates in a picture and returns image pixels; :func:`annotate` draws the result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from PIL import Image, ImageDraw
 
+from agent.chat import Message
+from agent.errors import ConfigurationError
 from agent.geometry import ModelFrame, Monitor, Point, to_screen
 from agent.models.base import Backend
 from agent.styles.base import Style
 
-__all__ = ["GroundingResult", "annotate", "ground"]
+__all__ = [
+    "Answer",
+    "Grounder",
+    "GroundingResult",
+    "Located",
+    "VLMGrounder",
+    "annotate",
+    "ground",
+]
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a grounder found an element: ``point`` (and ``box``) in the space of ``frame``."""
+
+    point: Point
+    frame: ModelFrame
+    box: tuple[Point, Point] | None = None
+    raw_output: str = ""
+    messages: list[Message] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float = 0.0
+    model_calls: int = 0
+    """model calls the answer took (0 for a grounder that is not a model)"""
+    text: str | None = None
+    """the text the element was matched on (OCR)"""
+
+    def _capture(self) -> Monitor:
+        """The capture as a monitor at origin 0, scale 1: converting to it gives its pixels."""
+        return Monitor(0, 0, 0, self.frame.source_width, self.frame.source_height)
+
+    def pixel(self, clamp: bool = False) -> tuple[int, int]:
+        """The point in capture pixels."""
+        return to_screen(self.point, self.frame, self._capture(), clamp=clamp).screen_xy()
+
+    def box_pixels(self, clamp: bool = False) -> tuple[int, int, int, int] | None:
+        """The box in capture pixels (left, top, right, bottom), if the grounder gave one."""
+        if self.box is None:
+            return None
+        (x1, y1), (x2, y2) = (
+            to_screen(p, self.frame, self._capture(), clamp=clamp).screen_xy() for p in self.box
+        )
+        return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A grounder's free-text answer about a capture."""
+
+    text: str
+    messages: list[Message] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    model_calls: int = 0
+
+
+class Grounder(Protocol):
+    """Finds elements on captures. ``model`` names it in trajectories."""
+
+    model: str
+    min_pixels: int
+    max_pixels: int
+
+    def frame_for(self, width: int, height: int) -> ModelFrame:
+        """The frame a ``width`` x ``height`` capture is read in."""
+        ...
+
+    def locate(self, image: Image.Image, description: str) -> Located:
+        """Where ``description`` is in ``image``. Raises ModelError (NotFound, ParseError,
+        OutOfBounds) when the answer gives no usable element."""
+        ...
+
+    def ask(self, image: Image.Image, prompt: str) -> Answer:
+        """A free-text answer to ``prompt`` about ``image``. Raises ConfigurationError where
+        the grounder cannot answer questions."""
+        ...
+
+
+class VLMGrounder:
+    """Grounding with a vision-language model: the style's grounding prompt and parser."""
+
+    def __init__(self, backend: Backend, style: Style) -> None:
+        if backend.factor != style.factor:
+            raise ConfigurationError(
+                f"the backend resizes to multiples of {backend.factor} but style {style.name} "
+                f"is for a family that uses {style.factor}: build both for the same family"
+            )
+        self.backend = backend
+        self.style = style
+        self.model = backend.model
+        self.min_pixels = backend.min_pixels
+        self.max_pixels = backend.max_pixels
+
+    def frame_for(self, width: int, height: int) -> ModelFrame:
+        return self.backend.frame_for(width, height)
+
+    def locate(self, image: Image.Image, description: str) -> Located:
+        frame = self.backend.frame_for(image.width, image.height)
+        messages = self.style.grounding_messages(description, frame, image)
+        completion = self.backend.complete(messages, frame)
+        location = self.style.locate(completion.text)
+        return Located(
+            point=location.point,
+            frame=completion.frame,
+            box=location.box,
+            raw_output=completion.text,
+            messages=messages,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            latency_s=completion.latency_s,
+            model_calls=1,
+        )
+
+    def ask(self, image: Image.Image, prompt: str) -> Answer:
+        frame = self.backend.frame_for(image.width, image.height)
+        messages = [
+            Message("system", ("You are a helpful assistant.",)),
+            Message("user", (image, prompt)),
+        ]
+        completion = self.backend.complete(messages, frame)
+        return Answer(
+            completion.text,
+            messages,
+            completion.prompt_tokens,
+            completion.completion_tokens,
+            model_calls=1,
+        )
 
 
 @dataclass(frozen=True)
@@ -42,30 +178,29 @@ class GroundingResult:
 
 
 def ground(
-    image: Image.Image, instruction: str, backend: Backend, style: Style, *, clamp: bool = False
+    image: Image.Image,
+    instruction: str,
+    grounder: Grounder | Backend,
+    style: Style | None = None,
+    *,
+    clamp: bool = False,
 ) -> GroundingResult:
-    """Locate ``instruction`` in ``image``. Raises ParseError/OutOfBounds for unusable answers."""
+    """Locate ``instruction`` in ``image`` with a grounder (or a backend and its style).
+    Raises ModelError (ParseError, OutOfBounds, NotFound) for unusable answers."""
     image = image.convert("RGB")
-    monitor = Monitor(index=0, left=0, top=0, width=image.width, height=image.height)
-    frame = backend.frame_for(image.width, image.height)
-    completion = backend.complete(style.grounding_messages(instruction, frame, image), frame)
-    location = style.locate(completion.text)
-
-    def pixels(p: Point) -> tuple[int, int]:
-        sp = to_screen(p, completion.frame, monitor, clamp=clamp)
-        return int(sp.x), int(sp.y)
-
-    box = None
-    if location.box is not None:
-        (x1, y1), (x2, y2) = pixels(location.box[0]), pixels(location.box[1])
-        box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    if style is not None:
+        grounder = VLMGrounder(grounder, style)  # type: ignore[arg-type]
+    elif not hasattr(grounder, "locate"):
+        raise ConfigurationError("a backend needs a style to ground with")
+    start = time.perf_counter()
+    located = grounder.locate(image, instruction)
     return GroundingResult(
-        point=pixels(location.point),
-        box=box,
-        raw_output=completion.text,
-        frame=completion.frame,
-        model_point=location.point,
-        latency_s=completion.latency_s,
+        point=located.pixel(clamp),
+        box=located.box_pixels(clamp),
+        raw_output=located.raw_output,
+        frame=located.frame,
+        model_point=located.point,
+        latency_s=located.latency_s or time.perf_counter() - start,
     )
 
 

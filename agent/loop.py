@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from PIL.Image import Image
 
@@ -54,6 +54,7 @@ from agent.errors import (
     Terminated,
 )
 from agent.geometry import ModelFrame, to_screen
+from agent.grounding import Grounder
 from agent.matching import same_screen
 from agent.models.base import Backend
 from agent.screen import CaptureSource, Screenshot
@@ -71,7 +72,7 @@ from agent.trajectory import (
     now_iso,
 )
 
-__all__ = ["Agent", "RunResult", "Step", "StepState", "library_versions"]
+__all__ = ["Agent", "RunResult", "Session", "Step", "StepState", "library_versions"]
 
 _PACKAGES = (
     "gui-agent",
@@ -163,7 +164,24 @@ class StepState:
             released=self.released,
             prompt_tokens=d.prompt_tokens if d else None,
             completion_tokens=d.completion_tokens if d else None,
+            target=d.target if d else None,
         )
+
+
+@dataclass
+class Session:
+    """One trajectory that several runs record into (the calls of a script): the recorder, the
+    next step index and the budget counters, shared by every run that is given it."""
+
+    recorder: TrajectoryRecorder | None
+    started: float = field(default_factory=time.monotonic)
+    next_index: int = 0
+    model_calls: int = 0
+    tokens: int = 0
+
+    def close(self, status: RunStatus, message: str | None = None) -> None:
+        if self.recorder is not None:
+            self.recorder.close(status, message)
 
 
 @dataclass
@@ -171,9 +189,11 @@ class _Run:
     """State across the steps of one run."""
 
     instruction: str
-    started: float
     guard: LoopGuard
-    recorder: TrajectoryRecorder | None
+    session: Session
+    decider: Decider
+    single: bool = False
+    """a one-step run (a script call): done once a step ran without error"""
     past: list[PastStep] = field(default_factory=list)
     feedback: str | None = None
     refused: int = 0
@@ -195,13 +215,15 @@ class Agent:
     times is refused with a warning, and once more ends the run (0: off). ``secrets``: named
     values the model may type by placeholder, never recorded. ``stop_file``: when this file
     appears, the run stops before its next action (for programs that started it).
-    ``decider``: where actions come from; default: ``backend`` + ``style``.
+    ``decider``: where actions come from; default: ``backend`` + ``style``. ``backend`` may
+    also be a :class:`~agent.grounding.Grounder` (or None) when every run is given a decider;
+    it then only names the model in the trajectory.
     """
 
     def __init__(
         self,
-        backend: Backend,
-        style: Style,
+        backend: Backend | Grounder | None,
+        style: Style | None,
         executor: Executor,
         screen: CaptureSource,
         *,
@@ -223,7 +245,9 @@ class Agent:
             )
         self.backend = backend
         self.style = style
-        self.decider: Decider = decider or ModelDecider(backend, style)
+        if decider is None and style is not None and hasattr(backend, "complete"):
+            decider = ModelDecider(cast(Backend, backend), style)
+        self.decider: Decider | None = decider
         self.executor = executor
         self.screen = screen
         self.out = Path(out) if out is not None else None
@@ -243,26 +267,51 @@ class Agent:
         assert last.status is not None
         return RunResult(last.status, len(history), last.message, self.out, history)
 
-    def steps(self, instruction: str) -> Generator[Step, None, None]:
-        """The loop as a generator: one :class:`Step` per step, the last with the status."""
-        recorder = self._recorder(instruction)  # an unwritable directory fails here, before all
+    def open_session(self, instruction: str) -> Session:
+        """A session recording into ``out`` (None: not recorded); close it when done. An
+        unwritable directory fails here, before anything runs."""
+        return Session(self._recorder(instruction))
+
+    def steps(
+        self,
+        instruction: str,
+        *,
+        decider: Decider | None = None,
+        session: Session | None = None,
+        max_steps: int | None = None,
+        single: bool = False,
+    ) -> Generator[Step, None, None]:
+        """The loop as a generator: one :class:`Step` per step, the last with the status.
+
+        ``decider`` replaces the agent's for this run; ``session`` records it into a trajectory
+        that outlives it (the caller closes it); ``single``: the run ends ``done`` after the
+        first step that ran without error (``max_retries`` unusable answers are retried).
+        """
+        decider = decider or self.decider
+        if decider is None:
+            raise ConfigurationError("the agent needs a decider, or a model backend and a style")
+        owned = session is None
+        session = session or self.open_session(instruction)
+        limit = max_steps or (1 + self.max_retries if single else self.max_steps)
         run = _Run(
             self.secrets.redact(instruction) + self.secrets.instruction_note(),
-            time.monotonic(),
             LoopGuard(self.loop_limit),
-            recorder,
+            session,
+            decider,
+            single,
         )
         status: RunStatus | None = None
         message: str | None = None
         background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-compare")
         try:
             with self._sigterm(run):
-                for index in range(self.max_steps):
-                    state = StepState(index)
+                for n in range(limit):
+                    state = StepState(session.next_index)
+                    session.next_index += 1
                     self._step(state, run, background)
                     status, message = state.status, state.message
-                    if status is None and index == self.max_steps - 1:
-                        status, message = "max_steps", f"no result after {self.max_steps} steps"
+                    if status is None and n == limit - 1:
+                        status, message = "max_steps", f"no result after {limit} steps"
                     yield Step(state.record(), status, message)
                     if status is not None:
                         return
@@ -277,10 +326,10 @@ class Agent:
         finally:
             released = self._release()
             background.shutdown(wait=False)
-            if recorder is not None:
-                if released:
-                    message = f"{message or ''} (released {', '.join(released)})".strip()
-                recorder.close(status or "error", message or "the run ended unexpectedly")
+            if released:
+                message = f"{message or ''} (released {', '.join(released)})".strip()
+            if owned:
+                session.close(status or "error", message or "the run ended unexpectedly")
 
     # -- phases ---------------------------------------------------------------------------
 
@@ -337,17 +386,18 @@ class Agent:
         shot = self.screen.capture()
         shot.image.info.pop("screenshot", None)
         state.shot = shot
-        state.frame = self.decider.frame_for(shot.image.width, shot.image.height)
-        if run.recorder is not None:
-            state.screenshot = run.recorder.screenshot(state.index, shot.image)
+        state.frame = run.decider.frame_for(shot.image.width, shot.image.height)
+        if run.session.recorder is not None:
+            state.screenshot = run.session.recorder.screenshot(state.index, shot.image)
             shot.image.info["screenshot"] = state.screenshot.name  # prompts name it by file
         if run.last_image is not None:
             state.unchanged = background.submit(same_screen, run.last_image, shot.image)
         run.last_image = shot.image
 
     def _check_budget(self, run: _Run) -> None:
+        s = run.session
         self.budget.check(
-            seconds=time.monotonic() - run.started, model_calls=run.model_calls, tokens=run.tokens
+            seconds=time.monotonic() - s.started, model_calls=s.model_calls, tokens=s.tokens
         )
 
     def _decide(self, state: StepState, run: _Run) -> None:
@@ -355,15 +405,17 @@ class Agent:
         situation = Situation(
             state.index, run.instruction, state.shot, state.frame, tuple(run.past), run.feedback
         )
-        run.model_calls += int(self.decider.source == "model")
         try:
-            state.decision = self.decider.decide(situation)
+            state.decision = d = run.decider.decide(situation)
         except UnusableAnswer as exc:
-            run.tokens += (exc.partial.prompt_tokens or 0) + (exc.partial.completion_tokens or 0)
+            run.session.model_calls += exc.partial.model_calls
+            run.session.tokens += (exc.partial.prompt_tokens or 0) + (
+                exc.partial.completion_tokens or 0
+            )
             raise
-        d = state.decision
         state.timings.update(d.timings)
-        run.tokens += (d.prompt_tokens or 0) + (d.completion_tokens or 0)
+        run.session.model_calls += d.model_calls
+        run.session.tokens += (d.prompt_tokens or 0) + (d.completion_tokens or 0)
 
     def _review(self, state: StepState, run: _Run) -> None:
         assert state.decision is not None and state.shot is not None
@@ -374,12 +426,12 @@ class Agent:
             return check_action(screen, monitor)
 
         state.executed = [convert(a) for a in state.decision.actions]
-        state.verdicts = self.policy.review(state.executed, monitor)
+        state.verdicts = [*state.decision.notes, *self.policy.review(state.executed, monitor)]
         run.guard.check(state.unchanged is not None and state.unchanged.result(), state.executed)
 
     def _record_decision(self, state: StepState, run: _Run) -> None:
-        if run.recorder is not None:
-            run.recorder.decision(state.record(), state.screenshot)
+        if run.session.recorder is not None:
+            run.session.recorder.decision(state.record(), state.screenshot)
         state.decided = True
 
     def _act(self, state: StepState) -> None:
@@ -395,19 +447,20 @@ class Agent:
                 break
 
     def _record_result(self, state: StepState, run: _Run) -> None:
-        if run.recorder is None:
+        recorder = run.session.recorder
+        if recorder is None:
             return
         try:
             if not state.decided:  # nothing ran: the decision and its outcome together
                 try:
-                    run.recorder.decision(state.record(), state.screenshot)
+                    recorder.decision(state.record(), state.screenshot)
                 except RecordingError:
                     if state.screenshot is None:
                         raise
                     state.screenshot = None  # its file could not be written: name none
-                    run.recorder.decision(state.record(), None)
+                    recorder.decision(state.record(), None)
                 state.decided = True
-            run.recorder.result(
+            recorder.result(
                 state.index, state.results, state.error, state.timings, state.released
             )
         except RecordingError as exc:
@@ -427,6 +480,9 @@ class Agent:
             return
         assert state.decision is not None and state.shot is not None
         run.refused, run.feedback = 0, None
+        if run.single:
+            state.status, state.message = "done", "done"
+            return
         keep = getattr(self.style, "history_images", 0)
         image = state.shot.image if keep > 0 else None
         run.past.append(PastStep(tuple(state.decision.actions), image, state.decision.raw_output))
@@ -466,11 +522,13 @@ class Agent:
     def _recorder(self, instruction: str) -> TrajectoryRecorder | None:
         if self.out is None:
             return None
+        if self.backend is None:
+            raise ConfigurationError("a recorded run needs a backend or grounder to name")
         meta = TrajectoryMeta(
             instruction=instruction,
             model=self.backend.model,
             backend=type(self.backend).__name__,
-            style=self.style.name,
+            style=self.style.name if self.style is not None else "none",
             min_pixels=self.backend.min_pixels,
             max_pixels=self.backend.max_pixels,
             monitor=MonitorRecord.of(self.screen.monitor),

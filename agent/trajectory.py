@@ -46,6 +46,7 @@ __all__ = [
     "PromptTurn",
     "ScreenshotFile",
     "StepRecord",
+    "TargetRecord",
     "Trajectory",
     "TrajectoryMeta",
     "TrajectoryRecorder",
@@ -127,6 +128,31 @@ class TrajectoryMeta(_Record):
     steps: int | None = None
 
 
+class TargetRecord(_Record):
+    """What a script step looked for and where its point came from."""
+
+    verb: str = Field(description="the script call: click, type, wait_for, query, check, ...")
+    description: str | None = Field(default=None, description="the target as the script says")
+    key: str | None = Field(default=None, description="cache key: the target, variables by name")
+    occurrence: int | None = Field(default=None, description="uses of the key before this one")
+    located_by: str | None = Field(
+        default=None, description='"cache", or the grounder that found it ("model:NAME", "ocr")'
+    )
+    cache: str | None = Field(
+        default=None, description='"hit", "miss: REASON", "off", or None when not cacheable'
+    )
+    pixel: tuple[float, float] | None = Field(
+        default=None, description="where the target is, in capture pixels"
+    )
+    box: tuple[int, int, int, int] | None = Field(
+        default=None, description="the target's box in capture pixels, when known"
+    )
+    score: float | None = Field(default=None, description="cache match score or OCR similarity")
+    outcome: str | None = Field(
+        default=None, description="what a check, wait or query concluded, in words"
+    )
+
+
 class StepRecord(_Record):
     index: int
     timings: dict[str, float] = Field(description="seconds per phase")
@@ -154,6 +180,7 @@ class StepRecord(_Record):
     )
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    target: TargetRecord | None = Field(default=None, description="script steps: the target")
     interrupted: bool = Field(
         default=False,
         description="the decision was recorded but not its result: the process died while "
