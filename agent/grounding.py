@@ -20,16 +20,19 @@ from typing import Protocol
 from PIL import Image, ImageDraw
 
 from agent.chat import Message
-from agent.errors import ConfigurationError
+from agent.decision import Decision, UnusableAnswer
+from agent.errors import ConfigurationError, ModelError, ParseError
 from agent.geometry import ModelFrame, Monitor, Point, to_screen
 from agent.models.base import Backend
 from agent.styles.base import Style
+from agent.styles.jsontext import extract_objects, loads_lenient
 
 __all__ = [
     "Answer",
     "Grounder",
     "GroundingResult",
     "Located",
+    "Sighting",
     "VLMGrounder",
     "annotate",
     "ground",
@@ -82,6 +85,17 @@ class Answer:
     model_calls: int = 0
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """Whether something is visible, and how the grounder knows."""
+
+    visible: bool
+    detail: str
+    """one line: what was matched, or the model's reason"""
+    located: Located | None = None
+    answer: Answer | None = None
+
+
 class Grounder(Protocol):
     """Finds elements on captures. ``model`` names it in trajectories."""
 
@@ -102,6 +116,17 @@ class Grounder(Protocol):
         """A free-text answer to ``prompt`` about ``image``. Raises ConfigurationError where
         the grounder cannot answer questions."""
         ...
+
+    def seen(self, image: Image.Image, description: str) -> Sighting:
+        """Whether ``description`` is visible in ``image``. Raises ModelError when the answer
+        cannot be read."""
+        ...
+
+
+VISIBILITY_PROMPT = (
+    'Is this visible on the screen: "{description}"? Answer with only a JSON object: '
+    '{{"visible": true or false, "reason": "one short sentence"}}'
+)
 
 
 class VLMGrounder:
@@ -126,7 +151,19 @@ class VLMGrounder:
         frame = self.backend.frame_for(image.width, image.height)
         messages = self.style.grounding_messages(description, frame, image)
         completion = self.backend.complete(messages, frame)
-        location = self.style.locate(completion.text)
+        try:
+            location = self.style.locate(completion.text)
+        except ModelError as exc:
+            raise UnusableAnswer(
+                exc,
+                _partial(
+                    completion.text,
+                    completion.frame,
+                    messages,
+                    completion.prompt_tokens,
+                    completion.completion_tokens,
+                ),
+            ) from exc
         return Located(
             point=location.point,
             frame=completion.frame,
@@ -153,6 +190,60 @@ class VLMGrounder:
             completion.completion_tokens,
             model_calls=1,
         )
+
+    def seen(self, image: Image.Image, description: str) -> Sighting:
+        answer = self.ask(image, VISIBILITY_PROMPT.format(description=description))
+        try:
+            data = next(
+                (
+                    d
+                    for d in map(loads_lenient, extract_objects(answer.text))
+                    if isinstance(d, dict) and isinstance(d.get("visible"), bool)
+                ),
+                None,
+            )
+            if data is None:
+                raise ParseError(
+                    'no {"visible": true|false} object in the answer; answer with only '
+                    '{"visible": true or false, "reason": "..."}'
+                )
+        except ModelError as exc:
+            frame = self.backend.frame_for(image.width, image.height)
+            raise UnusableAnswer(
+                exc,
+                _partial(
+                    answer.text,
+                    frame,
+                    answer.messages,
+                    answer.prompt_tokens,
+                    answer.completion_tokens,
+                ),
+            ) from exc
+        reason = str(data.get("reason") or "").strip().replace("\n", " ")
+        return Sighting(
+            data["visible"],
+            reason or ("visible" if data["visible"] else "not visible"),
+            answer=answer,
+        )
+
+
+def _partial(
+    text: str,
+    frame: ModelFrame,
+    messages: list[Message],
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+) -> Decision:
+    """What an unusable answer leaves for the record: the prompt and the raw answer."""
+    return Decision(
+        actions=[],
+        frame=frame,
+        messages=messages,
+        raw_output=text,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model_calls=1,
+    )
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,24 @@ class Secrets:
         # longest value first, so a value that contains another is redacted whole
         self._values = dict(sorted(values.items(), key=lambda kv: -len(kv[1])))
 
+    def add(self, value: str, name: str | None = None) -> str:
+        """Register ``value`` (under ``name``, or the next free ``SECRET_N``); its placeholder."""
+        if name is None:
+            name = next(
+                f"SECRET_{n}"
+                for n in range(1, len(self._values) + 2)
+                if f"SECRET_{n}" not in self._values
+            )
+        if not _NAME.fullmatch(name):
+            raise ConfigurationError(f"a secret's name is a plain identifier: {name!r}")
+        if not isinstance(value, str) or not value:
+            raise ConfigurationError(f"secret {name} is empty")
+        if self._values.get(name, value) != value:
+            raise ConfigurationError(f"secret {name} is already set to another value")
+        values = {**self._values, name: value}
+        self._values = dict(sorted(values.items(), key=lambda kv: -len(kv[1])))
+        return self.placeholder(name)
+
     def __bool__(self) -> bool:
         return bool(self._values)
 
