@@ -5,6 +5,9 @@ budget ends; one progress line per step. Exit codes (:data:`EXIT_CODES`): 0 the 
 success, 1 it failed (the model said so, unusable answers, a loop), 2 bad usage or
 configuration, 3 out of steps or budget, 4 an error of the run (capture, backend, recording),
 5 aborted (fail-safe, Ctrl-C, SIGTERM, stop file). Errors are one line.
+``gui-agent run --task FILE.yaml`` runs a task file (:mod:`agent.tasks`): its app, its steps
+through the grounder (``--backend ocr`` needs no model) and the location cache, its checks; the
+exit code is 0 only if every check passed.
 ``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
 
 Environment variables are read here and nowhere else: the API key of the OpenAI-compatible
@@ -22,12 +25,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from actions.executor import Executor
 from actions.policy import Budget, Policy, Region
 from actions.schema import Action, points_of
 from agent.errors import AgentError, ConfigurationError, ModelError
+from agent.grounding import Grounder
 from agent.loop import Step
 from agent.models.base import Backend
-from agent.screen import MonitorChoice
+from agent.screen import MonitorChoice, Screen
 from agent.secrets import Secrets
 from agent.styles.base import Style
 from agent.styles.registry import STYLE_NAMES, make_style
@@ -77,7 +82,12 @@ def _positive_float(value: str) -> float:
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--backend", choices=["transformers", "openai"], default="transformers")
+    group.add_argument(
+        "--backend",
+        choices=["transformers", "openai", "ocr"],
+        default="transformers",
+        help="ocr: RapidOCR text matching on the CPU (tasks and ground only; the ocr extra)",
+    )
     group.add_argument("--model", help="Hub id or checkpoint directory (transformers backend)")
     group.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
     group.add_argument("--api-model", help="model name the server serves (openai backend)")
@@ -102,7 +112,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gui-agent", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="carry out an instruction on the desktop")
-    run.add_argument("instruction", help="what to do, in plain words")
+    run.add_argument("instruction", nargs="?", help="what to do, in plain words")
+    run.add_argument("--task", type=Path, help="a task file (YAML) to run instead")
+    run.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a task variable (repeatable)",
+    )
+    run.add_argument("--cache", type=Path, help="location cache file (default: beside the task)")
+    run.add_argument(
+        "--cache-mode", choices=["read-write", "read-only", "off"], default="read-write"
+    )
     _model_options(run)
     run.add_argument("--max-steps", type=_positive_int, default=15, help="model calls at most")
     run.add_argument("--max-retries", type=int, default=2, help="bad answers in a row fed back")
@@ -151,6 +173,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _backend(args: argparse.Namespace, style: Style) -> Backend:
+    if args.backend == "ocr":
+        raise ConfigurationError(
+            "the ocr backend locates text but cannot follow an instruction: run a task file "
+            "(--task) with steps, or choose a model backend"
+        )
     min_pixels = args.min_pixels or style.min_pixels
     max_pixels = args.max_pixels or style.max_pixels
     if args.backend == "openai":
@@ -217,14 +244,15 @@ def _secrets(names: Sequence[str]) -> Secrets:
     return Secrets(values)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from actions.executor import DryRunExecutor, PyAutoGUIExecutor
-    from agent.loop import Agent
-    from agent.screen import Screen
+def _grounder(args: argparse.Namespace, style: Style) -> Grounder | Backend:
+    if args.backend == "ocr":
+        from agent.models.ocr import OCRGrounder
 
-    out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
-    style = make_style(args.style, history_images=args.history_images)
-    secrets = _secrets(args.secret)
+        return OCRGrounder()
+    return _backend(args, style)
+
+
+def _policy(args: argparse.Namespace) -> tuple[Policy, Budget]:
     policy = Policy(
         confirm=args.confirm,
         region=args.region,
@@ -235,9 +263,91 @@ def _run(args: argparse.Namespace) -> int:
         max_model_calls=args.max_model_calls,
         max_tokens=args.max_tokens,
     )
+    return policy, budget
+
+
+def _desktop_parts(args: argparse.Namespace) -> tuple[Screen, Executor]:
+    """The monitor (its scale measured, or a given one checked, by a first capture) and the
+    executor."""
+    from actions.executor import DryRunExecutor, PyAutoGUIExecutor
+    from agent.screen import Screen
+
     screen = Screen(args.monitor, scale=args.scale)
-    monitor = screen.monitor  # measures the scale (and checks a given one) with a first capture
+    print(f"{screen.monitor.describe()}", file=sys.stderr, flush=True)
     executor = DryRunExecutor() if args.dry_run else PyAutoGUIExecutor(settle_s=args.settle)
+    return screen, executor
+
+
+def _variables(pairs: Sequence[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigurationError(f"--var {pair!r}: expected NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def _run_task(args: argparse.Namespace) -> int:
+    from agent.cache import LocationCache
+    from agent.desktop import Desktop
+    from agent.tasks import load_task, run_task
+
+    if args.instruction:
+        raise ConfigurationError("give an instruction or --task, not both")
+    task = load_task(args.task)
+    variables = _variables(args.var)
+    out = args.out or Path("runs") / f"{task.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    style = make_style(args.style, history_images=args.history_images)
+    cache_path = args.cache or task.default_cache()
+    cache = LocationCache(cache_path, args.cache_mode) if cache_path else None
+    secrets = _secrets(args.secret)
+    policy, budget = _policy(args)
+    screen, executor = _desktop_parts(args)
+    grounder = _grounder(args, style)
+
+    def desktop(directory: Path) -> Desktop:
+        return Desktop(
+            grounder,
+            None if args.backend == "ocr" else style,
+            screen=screen,
+            executor=executor,
+            out=directory,
+            cache=cache,
+            name=task.name,
+            policy=policy,
+            budget=budget,
+            secrets=secrets,
+            max_retries=args.max_retries,
+            clamp=args.clamp,
+            stop_file=args.stop_file,
+            settings={"task": str(args.task), "dry_run": args.dry_run, "settle_s": args.settle},
+        )
+
+    print(f"task {task.name} -> trajectory {out}", file=sys.stderr, flush=True)
+    if cache is not None:
+        print(f"cache {cache.path} ({cache.mode})", file=sys.stderr, flush=True)
+    result = run_task(
+        task, desktop, out, variables=variables, progress=lambda line: print(line, flush=True)
+    )
+    print(f"{result.status}: {result.message}", flush=True)
+    return EXIT_CODES[result.status]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from agent.loop import Agent
+
+    if args.task is not None:
+        return _run_task(args)
+    if not args.instruction:
+        raise ConfigurationError("give an instruction, or a task file with --task")
+    out = args.out or Path("runs") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    style = make_style(args.style, history_images=args.history_images)
+    secrets = _secrets(args.secret)
+    policy, budget = _policy(args)
+    if args.backend == "ocr":
+        _backend(args, style)  # refuses, before anything starts
+    screen, executor = _desktop_parts(args)
     backend = _backend(args, style)
     agent = Agent(
         backend,
@@ -255,7 +365,7 @@ def _run(args: argparse.Namespace) -> int:
         stop_file=args.stop_file,
         settings={"dry_run": args.dry_run, "settle_s": args.settle},
     )
-    print(f"{monitor.describe()} -> trajectory {out}", file=sys.stderr, flush=True)
+    print(f"trajectory {out}", file=sys.stderr, flush=True)
     last: Step | None = None
     steps = agent.steps(args.instruction)
     try:
@@ -280,7 +390,10 @@ def _ground(args: argparse.Namespace) -> int:
     except (OSError, UnidentifiedImageError) as exc:
         raise ConfigurationError(f"cannot read image {args.image}: {exc}") from exc
     style = make_style(args.style)
-    result = ground(image, args.instruction, _backend(args, style), style, clamp=args.clamp)
+    ocr = args.backend == "ocr"
+    result = ground(
+        image, args.instruction, _grounder(args, style), None if ocr else style, clamp=args.clamp
+    )
     out = args.out or args.image.with_name(f"{args.image.stem}.ground.png")
     annotate(image, result, args.instruction).save(out)
     print(json.dumps({**result.as_json(), "annotated": str(out)}, ensure_ascii=False))
@@ -295,7 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gui-agent: error: {exc}", file=sys.stderr)
         return 2
     except AgentError as exc:
-        print(f"gui-agent: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        kind = getattr(exc, "kind", type(exc).__name__)  # an UnusableAnswer names its cause
+        print(f"gui-agent: error: {kind}: {exc}", file=sys.stderr)
         return EXIT_CODES["failed" if isinstance(exc, ModelError) else "error"]
     except KeyboardInterrupt as exc:
         print(f"gui-agent: {exc or 'interrupted'}", file=sys.stderr)

@@ -58,8 +58,8 @@ class Decision:
     """model calls the decision took (counted against the budget)"""
     notes: list[str] = field(default_factory=list)
     """what the decider concluded besides its actions, recorded with the policy's verdicts"""
-    target: TargetRecord | None = None
-    """a script step's target and where its point came from"""
+    targets: list[TargetRecord] = field(default_factory=list)
+    """a script step's targets and where their points came from"""
 
 
 class UnusableAnswer(ModelError):

@@ -53,7 +53,7 @@ from agent.grounding import Grounder, VLMGrounder
 from agent.loop import Agent, RunResult, Session, Step
 from agent.models.base import Backend
 from agent.screen import CaptureSource
-from agent.script_step import CheckStep, QueryStep, Target, TargetStep
+from agent.script_step import CheckStep, NoteStep, QueryStep, Target, TargetStep
 from agent.secrets import Secrets
 from agent.styles.base import Style
 from agent.trajectory import RunStatus
@@ -277,6 +277,11 @@ class Desktop:
         last = history[-1]
         assert last.status is not None
         return RunResult(last.status, len(history), last.message, self.out, history)
+
+    def note(self, verb: str, description: str, outcome: str) -> None:
+        """Record a verdict reached off the screen (a task's file check) as a step."""
+        decider = NoteStep(self.grounder, verb, description, outcome)
+        self._run(decider, f"{verb} {description}", failure=ScriptError)
 
     # -- the end ----------------------------------------------------------------------------
 

@@ -164,7 +164,7 @@ class StepState:
             released=self.released,
             prompt_tokens=d.prompt_tokens if d else None,
             completion_tokens=d.completion_tokens if d else None,
-            target=d.target if d else None,
+            targets=d.targets if d else [],
         )
 
 
@@ -240,9 +240,7 @@ class Agent:
         settings: dict[str, Any] | None = None,
     ) -> None:
         if max_steps < 1 or max_retries < 0 or loop_limit < 0:
-            raise ConfigurationError(
-                "max_steps must be >= 1, max_retries >= 0 and loop_limit >= 0"
-            )
+            raise ConfigurationError("max_steps must be >= 1, max_retries >= 0 and loop_limit >= 0")
         self.backend = backend
         self.style = style
         if decider is None and style is not None and hasattr(backend, "complete"):
@@ -460,9 +458,7 @@ class Agent:
                     state.screenshot = None  # its file could not be written: name none
                     recorder.decision(state.record(), None)
                 state.decided = True
-            recorder.result(
-                state.index, state.results, state.error, state.timings, state.released
-            )
+            recorder.result(state.index, state.results, state.error, state.timings, state.released)
         except RecordingError as exc:
             if state.status is None or state.status == "done":
                 state.end("error", f"RecordingError: {exc}")
@@ -561,4 +557,3 @@ def _prompt_record(decision: Decision) -> list[PromptTurn]:
         ]
         turns.append(PromptTurn(role=m.role, content=content))
     return turns
-

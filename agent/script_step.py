@@ -29,7 +29,7 @@ from agent.screen import Screenshot
 from agent.styles.jsontext import extract_objects, loads_lenient, strip_fences
 from agent.trajectory import FrameRecord, Source, TargetRecord
 
-__all__ = ["CheckStep", "Found", "QueryStep", "Target", "TargetStep"]
+__all__ = ["CheckStep", "Found", "NoteStep", "QueryStep", "Target", "TargetStep"]
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -240,6 +240,24 @@ class CheckStep(_Base):
             model_calls=answer.model_calls if answer else 0,
             notes=[f"{self.verb}: {outcome}"],
             targets=[record],
+        )
+
+
+class NoteStep(_Base):
+    """A verdict reached without the grounder (a file check), recorded with the screen."""
+
+    def __init__(self, grounder: Grounder, verb: str, description: str, outcome: str) -> None:
+        super().__init__(grounder, verb)
+        self.record = TargetRecord(verb=verb, description=description, outcome=outcome)
+
+    def decide(self, situation: Situation) -> Decision:
+        self.shot = situation.screenshot
+        return Decision(
+            actions=[],
+            frame=situation.frame,
+            source="script",
+            notes=[f"{self.verb}: {self.record.outcome}"],
+            targets=[self.record],
         )
 
 

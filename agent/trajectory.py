@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from actions.executor import ActionResult
 from actions.schema import Action
 from agent.errors import ConfigurationError, RecordingError
-from agent.geometry import ModelFrame, Monitor
+from agent.geometry import ModelFrame, Monitor, Point
 from agent.secrets import Secrets
 
 __all__ = [
@@ -147,7 +147,11 @@ class TargetRecord(_Record):
     box: tuple[int, int, int, int] | None = Field(
         default=None, description="the target's box in capture pixels, when known"
     )
-    score: float | None = Field(default=None, description="cache match score or OCR similarity")
+    score: float | None = Field(default=None, description="the cache's match score")
+    model_point: Point | None = Field(
+        default=None, description="the grounder's answer, in its own coordinate space"
+    )
+    frame: FrameRecord | None = Field(default=None, description="the frame of model_point")
     outcome: str | None = Field(
         default=None, description="what a check, wait or query concluded, in words"
     )
@@ -180,7 +184,9 @@ class StepRecord(_Record):
     )
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
-    target: TargetRecord | None = Field(default=None, description="script steps: the target")
+    targets: list[TargetRecord] = Field(
+        default_factory=list, description="script steps: what was looked for, and where found"
+    )
     interrupted: bool = Field(
         default=False,
         description="the decision was recorded but not its result: the process died while "
