@@ -120,7 +120,7 @@ def find_patch(
         return _miss("the search area is off the image")
     scores = _ncc(_gray(image.crop(box)), template)
     origin = (box[0] + patch.anchor[0], box[1] + patch.anchor[1])
-    return _judge(scores, origin, threshold, margin)
+    return _judge(scores, origin, near, threshold, margin)
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -196,13 +196,17 @@ def _window_sums(values: npt.NDArray[np.int64], rows: int, cols: int) -> npt.NDA
 def _judge(
     scores: npt.NDArray[np.float64],
     origin: tuple[int, int],
+    near: tuple[float, float],
     threshold: float,
     margin: float,
 ) -> PatchMatch:
     """Accept the best placement if it is good enough and clearly the only one; ``origin`` is
-    where the anchor lies for the first placement."""
-    row, col = (int(i) for i in np.unravel_index(int(np.argmax(scores)), scores.shape))
-    best = float(scores[row, col])
+    where the anchor lies for the first placement, ``near`` where it is expected."""
+    best = float(scores.max())
+    # of equal best placements (a patch inside a uniform element), the one nearest ``near``
+    ties = np.argwhere(scores >= best - 1e-9)
+    expected = np.array([near[1] - origin[1], near[0] - origin[0]])
+    row, col = (int(i) for i in ties[np.argmin(((ties - expected) ** 2).sum(axis=1))])
     second = _second_peak(scores, row, col, margin)
     if best < threshold:
         return _miss(f"best match {best:.2f} is under {threshold:.2f}", best, second)
