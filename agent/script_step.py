@@ -100,6 +100,7 @@ class TargetStep(_Base):
         self.found: list[Found] = []
 
     def decide(self, situation: Situation) -> Decision:
+        start = time.perf_counter()
         shot = self.shot = situation.screenshot
         self.found = []
         records: list[TargetRecord] = []
@@ -131,7 +132,7 @@ class TargetStep(_Base):
             raw_output=decision.raw_output,
             prompt_tokens=decision.prompt_tokens,
             completion_tokens=decision.completion_tokens,
-            timings=decision.timings,
+            timings={**decision.timings, "locate": time.perf_counter() - start},
             model_calls=decision.model_calls,
             targets=records,
         )
