@@ -4,7 +4,7 @@
 
     name: save-preferences
     vars: {user: Ada}                 # ${user}; ${env:NAME} reads the environment (a secret)
-    launch: [${python}, ${task_dir}/apps/preferences.py, --out, ${out}/prefs.json]
+    launch: ["${python}", "${task_dir}/apps/preferences.py", --out, "${out}/prefs.json"]
     steps:                            # script steps in order; or `instruction:` for the agent
       - click: Display name
       - type: ${user}
@@ -12,7 +12,7 @@
       - wait_for: {target: Saved, timeout_s: 5}
     check:
       - visible: Saved
-      - file_contains: {path: ${out}/prefs.json, text: Ada}
+      - file_contains: {path: "${out}/prefs.json", text: Ada}
 
 :func:`load_task` validates a file into a :class:`Task` (one-line errors naming the step);
 :func:`run_task` launches the app (waits until its window is drawn and still, closes it at the
@@ -22,7 +22,8 @@ if every step ran and every check passed.
 
 Variables: ``${name}`` from ``vars`` (or ``--var``), ``${env:NAME}`` from the environment
 (typed by placeholder and never written anywhere), and ``${task_dir}``, ``${out}`` (the
-trajectory directory) and ``${python}`` (this interpreter). The cache key of a target is its
+trajectory directory) and ``${python}`` (this interpreter); inside YAML's ``[...]`` and
+``{...}`` a ``${...}`` must be quoted. The cache key of a target is its
 text *before* substitution, so a task that only changes values reuses its cache.
 """
 
