@@ -10,15 +10,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
+    from agent.cache import (
+        LocationCache,
+    )
     from agent.decision import (
         Decider,
         Decision,
         ModelDecider,
         Situation,
     )
+    from agent.desktop import (
+        Desktop,
+    )
     from agent.errors import (
         Aborted,
         AgentError,
+        AssertionFailed,
         BackendError,
         BudgetExceeded,
         CaptureError,
@@ -27,12 +34,15 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
         FrameMismatch,
         LoopDetected,
         ModelError,
+        NotFound,
         OutOfBounds,
         ParseError,
         RecordingError,
         Refused,
         RunError,
+        ScriptError,
         Terminated,
+        WaitTimeout,
     )
     from agent.geometry import (
         CoordinateSpace,
@@ -44,13 +54,17 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
         to_screen,
     )
     from agent.grounding import (
+        Grounder,
         GroundingResult,
+        Located,
+        VLMGrounder,
         annotate,
         ground,
     )
     from agent.loop import (
         Agent,
         RunResult,
+        Session,
         Step,
     )
     from agent.matching import (
@@ -58,6 +72,9 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     )
     from agent.models.local import (
         TransformersBackend,
+    )
+    from agent.models.ocr import (
+        OCRGrounder,
     )
     from agent.models.openai_backend import (
         OpenAIBackend,
@@ -93,6 +110,12 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     from agent.styles.uitars import (
         UITarsStyle,
     )
+    from agent.tasks import (
+        Task,
+        TaskResult,
+        load_task,
+        run_task,
+    )
     from agent.trajectory import (
         StepRecord,
         Trajectory,
@@ -106,6 +129,7 @@ _EXPORTS = {
     "Aborted": "agent.errors",
     "Agent": "agent.loop",
     "AgentError": "agent.errors",
+    "AssertionFailed": "agent.errors",
     "BackendError": "agent.errors",
     "BudgetExceeded": "agent.errors",
     "CaptureError": "agent.errors",
@@ -113,15 +137,21 @@ _EXPORTS = {
     "CoordinateSpace": "agent.geometry",
     "Decider": "agent.decision",
     "Decision": "agent.decision",
+    "Desktop": "agent.desktop",
     "ExecutionError": "agent.errors",
     "FrameMismatch": "agent.errors",
+    "Grounder": "agent.grounding",
     "GroundingResult": "agent.grounding",
     "ImageScreen": "agent.screen",
+    "Located": "agent.grounding",
+    "LocationCache": "agent.cache",
     "LoopDetected": "agent.errors",
     "ModelDecider": "agent.decision",
     "ModelError": "agent.errors",
     "ModelFrame": "agent.geometry",
     "Monitor": "agent.geometry",
+    "NotFound": "agent.errors",
+    "OCRGrounder": "agent.models.ocr",
     "OpenAIBackend": "agent.models.openai_backend",
     "OutOfBounds": "agent.errors",
     "ParseError": "agent.errors",
@@ -137,21 +167,29 @@ _EXPORTS = {
     "STYLE_NAMES": "agent.styles.registry",
     "Screen": "agent.screen",
     "Screenshot": "agent.screen",
+    "ScriptError": "agent.errors",
     "ScriptedBackend": "agent.models.scripted",
     "Secrets": "agent.secrets",
+    "Session": "agent.loop",
     "Situation": "agent.decision",
     "Step": "agent.loop",
     "StepRecord": "agent.trajectory",
+    "Task": "agent.tasks",
+    "TaskResult": "agent.tasks",
     "Terminated": "agent.errors",
     "Trajectory": "agent.trajectory",
     "TrajectoryMeta": "agent.trajectory",
     "TransformersBackend": "agent.models.local",
     "UITarsStyle": "agent.styles.uitars",
+    "VLMGrounder": "agent.grounding",
+    "WaitTimeout": "agent.errors",
     "annotate": "agent.grounding",
     "detect_scale": "agent.screen",
     "ground": "agent.grounding",
+    "load_task": "agent.tasks",
     "load_trajectory": "agent.trajectory",
     "make_style": "agent.styles.registry",
+    "run_task": "agent.tasks",
     "same_screen": "agent.matching",
     "smart_resize": "agent.geometry",
     "to_model": "agent.geometry",
@@ -162,6 +200,7 @@ __all__ = [
     "Aborted",
     "Agent",
     "AgentError",
+    "AssertionFailed",
     "BackendError",
     "BudgetExceeded",
     "CaptureError",
@@ -169,15 +208,21 @@ __all__ = [
     "CoordinateSpace",
     "Decider",
     "Decision",
+    "Desktop",
     "ExecutionError",
     "FrameMismatch",
+    "Grounder",
     "GroundingResult",
     "ImageScreen",
+    "Located",
+    "LocationCache",
     "LoopDetected",
     "ModelDecider",
     "ModelError",
     "ModelFrame",
     "Monitor",
+    "NotFound",
+    "OCRGrounder",
     "OpenAIBackend",
     "OutOfBounds",
     "ParseError",
@@ -193,21 +238,29 @@ __all__ = [
     "STYLE_NAMES",
     "Screen",
     "Screenshot",
+    "ScriptError",
     "ScriptedBackend",
     "Secrets",
+    "Session",
     "Situation",
     "Step",
     "StepRecord",
+    "Task",
+    "TaskResult",
     "Terminated",
     "Trajectory",
     "TrajectoryMeta",
     "TransformersBackend",
     "UITarsStyle",
+    "VLMGrounder",
+    "WaitTimeout",
     "annotate",
     "detect_scale",
     "ground",
+    "load_task",
     "load_trajectory",
     "make_style",
+    "run_task",
     "same_screen",
     "smart_resize",
     "to_model",
