@@ -8,10 +8,11 @@ models, shipped inside the ``rapidocr-onnxruntime`` wheel: CPU only, no network)
   without the article in front and the element nouns behind (``the Save button`` -> ``Save``);
 * :func:`match_text` compares *normalised* text (NFKC, casefolded, without whitespace and
   punctuation, because the recogniser often drops spaces: ``Display name`` reads as
-  ``Displayname``). Equal text scores 1; a target inside a longer line scores about 0.8-0.9,
-  less for a longer line and for a match that starts or ends inside a word, and locates the
-  estimated part of the line; anything else scores difflib's ratio, which tolerates a misread
-  character or two.
+  ``Displayname``). Equal text scores 1. A target inside a longer line scores 0.85-0.9 (less
+  for a longer line), 0.1 less for each end of it that falls inside a word, and locates the
+  estimated part of the line. Anything else scores difflib's ratio, which tolerates a misread
+  character or two, capped at 0.85: a misread (``Save`` for ``saved``) never outranks the exact
+  words inside a longer line (``All changes saved``).
 
 Points are in the capture's own pixels: the grounder's frame is :meth:`ModelFrame.identity`, so
 the one conversion (:func:`~agent.geometry.to_screen`) turns them into screen units. The last
@@ -65,8 +66,9 @@ _ELEMENT_NOUNS = frozenset(
 _END_PUNCTUATION = ".,:;!?"  # may follow an element noun: "the OK button."
 _EXACT = 1.0
 _CONTAINED = 0.9
-_LONGER_LINE_PENALTY = 0.1  # times the fraction of the line outside the match
-_MID_WORD_PENALTY = 0.05  # for each end of the match that falls inside a word
+_LONGER_LINE_PENALTY = 0.05  # times the fraction of the line outside the match
+_MID_WORD_PENALTY = 0.1  # for each end of the match that falls inside a word
+_MISREAD = 0.85  # the most a fuzzy match scores: never above the exact words in a longer line
 _SHORT_TARGET = 2  # targets this short ("OK", "No") match inside a line only as whole words
 _MESSAGE_LIMIT = 300
 _LINE_LIMIT = 40
@@ -104,10 +106,7 @@ def target_text(description: str) -> str:
     words = description.split()
     while len(words) > 1 and words[0].casefold() in _ARTICLES:
         words = words[1:]
-    while len(words) > 1:
-        tail = _trailing_noun(words)
-        if not tail:
-            break
+    while len(words) > 1 and (tail := _trailing_noun(words)):
         words = words[:-tail]
     return " ".join(words) or description.strip()
 
@@ -166,7 +165,7 @@ def _compare(wanted: str, line: TextLine) -> TextMatch:
     if contained is not None:
         return contained
     ratio = difflib.SequenceMatcher(None, wanted, have).ratio()
-    return TextMatch(line, ratio, line.box)
+    return TextMatch(line, min(ratio, _MISREAD), line.box)
 
 
 def _contained(
@@ -226,16 +225,16 @@ def _quote(text: str) -> str:
 
 def _not_found(target: str, lines: Sequence[TextLine]) -> NotFound:
     """NotFound naming the lines closest to ``target``, kept to one line of bounded length."""
-    message = f'no text matching "{target}" on the screen; read: '
+    message = f"no text matching {_quote(target)} on the screen; read: "
     closest = [_quote(m.line.text.replace("\n", " ")) for m in _rank(target, lines, 0.0)]
     if not closest:
         return NotFound(message + "nothing")
-    shown = closest[0]
-    for quoted in closest[1:]:
-        if len(message) + len(shown) + len(quoted) + 7 > _MESSAGE_LIMIT:
-            return NotFound(f"{message}{shown}, ...")
-        shown += f", {quoted}"
-    return NotFound(message + shown)
+    shown: list[str] = []
+    for quoted in closest:
+        if len(message + ", ".join([*shown, quoted, "..."])) > _MESSAGE_LIMIT:
+            return NotFound(message + ", ".join([*shown, "..."]))
+        shown.append(quoted)
+    return NotFound(message + ", ".join(shown))
 
 
 def _describe(target: str, match: TextMatch) -> str:
@@ -271,8 +270,9 @@ class OCRGrounder:
         rgb = image.convert("RGB")
         key = hashlib.blake2b(rgb.tobytes(), digest_size=16)
         key.update(f"{rgb.width}x{rgb.height}".encode())
-        if self._last is None or self._last[0] != key.digest():
-            self._last = key.digest(), tuple(_reading_order(self._recognise(rgb)))
+        digest = key.digest()
+        if self._last is None or self._last[0] != digest:
+            self._last = digest, tuple(_reading_order(self._recognise(rgb)))
         return list(self._last[1])
 
     def lines_text(self, image: Image.Image) -> str:
@@ -318,6 +318,8 @@ class OCRGrounder:
         )
 
     def _recognise(self, rgb: Image.Image) -> list[TextLine]:
+        # A PIL image, not an array: RapidOCR takes arrays for BGR (OpenCV's order) and turns
+        # only images (and files) from RGB into BGR.
         result, _ = self._ocr()(rgb)
         return [
             TextLine(str(text), _hull(corners), float(score))
