@@ -316,6 +316,11 @@ class Desktop:
     def trajectory(self) -> Path | None:
         return self.out
 
+    @property
+    def understands(self) -> bool:
+        """Whether the grounder is a model that can answer queries and run ``act``."""
+        return isinstance(self.grounder, VLMGrounder)
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _point_action(self, verb: str, description: str, key: str | None, make: Any) -> Point:

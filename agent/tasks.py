@@ -35,15 +35,17 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from actions.schema import points_of
 from agent.desktop import Desktop, status_of
 from agent.errors import AgentError, AssertionFailed, ConfigurationError
+from agent.loop import Step
 from agent.matching import same_screen
 from agent.screen import CaptureSource
 from agent.trajectory import RunStatus
@@ -325,6 +327,13 @@ def run_task(
         "python": sys.executable,
     }
     subst = _Variables(values, desktop)
+    needs_model = task.instruction or any(s.verb in ("query", "act") for s in task.script())
+    if needs_model and not desktop.understands:
+        desktop.close("error", "the task needs a vision-language model")
+        raise ConfigurationError(
+            f"task {task.name} asks questions or gives the agent an instruction (query, act): "
+            f"the {desktop.grounder.model} grounder only locates; choose a model backend"
+        )
     app: subprocess.Popen[bytes] | None = None
     checks: list[CheckResult] = []
     status: RunStatus = "done"
@@ -336,8 +345,10 @@ def run_task(
             progress(f"act: {task.instruction}")
             desktop.act(subst(task.instruction), task.max_steps)
         for step in task.script():
-            progress(f"{step.verb}: {desktop.secrets.redact(_show(step.raw))}")
+            done = len(desktop.history)
             _do(step, desktop, subst)
+            line = f"{step.verb}: {_show(step.raw)} -> {_outcome(desktop.history[done:])}"
+            progress(desktop.secrets.redact(line))
         for check in task.checks():
             result = _check(check, desktop, subst)
             checks.append(result)
@@ -364,7 +375,26 @@ def run_task(
 
 
 def _show(raw: Any) -> str:
-    return raw if isinstance(raw, str) else str(raw)
+    if isinstance(raw, dict):
+        return ", ".join(f"{k}: {_show(v)}" for k, v in raw.items())
+    if isinstance(raw, list):
+        return "+".join(map(_show, raw))
+    return str(raw)
+
+
+def _outcome(steps: Sequence[Step]) -> str:
+    """What a call's steps did, in a few words: where, found by what, and the time."""
+    parts = []
+    for step in steps:
+        record = step.record
+        points = [p for a in record.executed for p in points_of(a)]
+        where = " ".join(f"({p.x:g},{p.y:g})" for p in points)
+        found = ", ".join(
+            t.outcome or f"{t.located_by} {t.cache or ''}".strip() for t in record.targets
+        )
+        seconds = sum(v for k, v in record.timings.items() if k != "locate")
+        parts.append(" ".join(x for x in (where, found, f"{seconds:.2f}s") if x))
+    return "; ".join(parts) or "-"
 
 
 def _launch(

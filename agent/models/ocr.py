@@ -11,7 +11,8 @@ models, shipped inside the ``rapidocr-onnxruntime`` wheel: CPU only, no network)
   ``Displayname``). Equal text scores 1. A target inside a longer line scores 0.85-0.9 (less
   for a longer line), 0.1 less for each end of it that falls inside a word, and locates the
   estimated part of the line. Anything else scores difflib's ratio, which tolerates a misread
-  character or two, capped at 0.85: a misread (``Save`` for ``saved``) never outranks the exact
+  character or two (between texts of about the same length: "Password" is no misread of
+  "Wrong password"), capped at 0.85: a misread (``Save`` for ``saved``) never outranks the exact
   words inside a longer line (``All changes saved``).
 
 Points are in the capture's own pixels: the grounder's frame is :meth:`ModelFrame.identity`, so
@@ -164,6 +165,8 @@ def _compare(wanted: str, line: TextLine) -> TextMatch:
     contained = _contained(wanted, have, nfkc, origin, line)
     if contained is not None:
         return contained
+    if abs(len(have) - len(wanted)) > max(2, len(wanted) // 5):
+        return TextMatch(line, 0.0, line.box)  # a word more or less is other text, not a misread
     ratio = difflib.SequenceMatcher(None, wanted, have).ratio()
     return TextMatch(line, min(ratio, _MISREAD), line.box)
 
