@@ -14,6 +14,7 @@ import pytest
 
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 from agent.testing.tk_app import TkApp
+from agent.testing.xvfb import wait_until
 from agent.trajectory import load_trajectory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 @pytest.mark.gui
 @pytest.mark.model
 def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
-    (example,) = blocks("python")
+    example, _ = blocks("python")
     display = virtual_display(1920, 1080)
     app = TkApp.launch(display.env, tmp_path / "app.json", x=1300, y=800)
     try:
@@ -80,3 +81,39 @@ def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
         assert load_trajectory(tmp_path / "runs" / "ok-button").meta.status == "done"
     finally:
         app.close()
+
+
+@pytest.mark.gui
+def test_the_script_example_and_the_task_file_run(virtual_display: Any, tmp_path: Path) -> None:
+    from agent.tasks import load_task
+
+    _, script = blocks("python")
+    (task,) = blocks("yaml")
+    (tmp_path / "task.yaml").write_text(task, encoding="utf-8")
+    assert load_task(tmp_path / "task.yaml").name == "save-preferences"  # it validates
+    display = virtual_display(1280, 800)
+    app = subprocess.Popen(
+        [sys.executable, str(ROOT / "tasks" / "apps" / "preferences.py"), "--out",
+         str(tmp_path / "prefs.json"), "--state", str(tmp_path / "app.json")],
+        env=display.env,
+    )  # fmt: skip
+    try:
+        ready = tmp_path / "app.json"
+        wait_until(lambda: ready.exists() and json.loads(ready.read_text())["ready"], 10,
+                   what="the app drawn")  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env={**display.env, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("ocr visible: matched")
+        assert json.loads((tmp_path / "prefs.json").read_text())["display_name"] == "Ada"
+        assert load_trajectory(tmp_path / "runs" / "prefs").meta.status == "done"
+        assert (tmp_path / "prefs.cache.json").is_file()
+    finally:
+        app.terminate()
+        app.wait(10)
