@@ -313,10 +313,6 @@ class Desktop:
             self.close(status_of(exc), self.secrets.redact(f"{type(exc).__name__}: {exc}"))
 
     @property
-    def trajectory(self) -> Path | None:
-        return self.out
-
-    @property
     def understands(self) -> bool:
         """Whether the grounder is a model that can answer queries and run ``act``."""
         return isinstance(self.grounder, VLMGrounder)
@@ -393,7 +389,8 @@ class Desktop:
         if step.status in ("failed", "max_steps"):
             if known in (errors.Refused, errors.LoopDetected):
                 return known(detail)
-            return failure(f"{describe(step)}: {error}", self._last_screenshot())
+            reason = detail if known is NotFound else error  # the class is in the name already
+            return failure(f"{describe(step)}: {reason}", self._last_screenshot())
         if known is not None and not issubclass(known, NotFound | ScriptError):
             return known(detail)
         fallback = {"budget": errors.BudgetExceeded, "aborted": errors.Aborted}
