@@ -32,8 +32,11 @@ BUTTON = "#e2e2de"
 STATUS = "#0b5d1e"
 DATE = "2026-11-30"
 #: (item, quantity, unit price)
-LINES = (("Gear wheels", 4, Decimal("12.50")), ("Brass rods", 2, Decimal("8.25")),
-         ("Punch cards", 100, Decimal("0.10")))
+LINES = (
+    ("Gear wheels", 4, Decimal("12.50")),
+    ("Brass rods", 2, Decimal("8.25")),
+    ("Punch cards", 100, Decimal("0.10")),
+)
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -52,15 +55,15 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 class InvoiceApp:
     """The window, its widgets and the state file."""
 
-    def __init__(self, number: str, customer: str, state_path: Path | None, x: int,
-                 y: int) -> None:
+    def __init__(self, number: str, customer: str, state_path: Path | None, x: int, y: int) -> None:
         self.number = number
         self.customer = customer
         self.state_path = state_path
         self.ready = False
         self.paid = False
-        self.lines = [f"{item} {qty} x {price:.2f} = {qty * price:.2f}"
-                      for item, qty, price in LINES]
+        self.lines = [
+            f"{item} {qty} x {price:.2f} = {qty * price:.2f}" for item, qty, price in LINES
+        ]
         self.total = sum((qty * price for _, qty, price in LINES), Decimal(0))
         self.root = tk.Tk()
         self.root.title(TITLE)
@@ -69,31 +72,49 @@ class InvoiceApp:
         self.root.resizable(False, False)
         self.status_var = tk.StringVar(self.root, value="")
 
-        label = {"font": FONT, "background": BACKGROUND, "foreground": FOREGROUND,
-                 "anchor": "w"}
+        label = {"font": FONT, "background": BACKGROUND, "foreground": FOREGROUND, "anchor": "w"}
         self.widgets: dict[str, tk.Widget] = {
-            "number": tk.Label(self.root, text=f"Invoice {number}",
-                               **{**label, "font": HEADING_FONT}),
+            "number": tk.Label(
+                self.root, text=f"Invoice {number}", **{**label, "font": HEADING_FONT}
+            ),
             "date": tk.Label(self.root, text=f"Date {DATE}", **label),
             "customer": tk.Label(self.root, text=f"Customer {customer}", **label),
         }
         for index, text in enumerate(self.lines, start=1):
             self.widgets[f"line_{index}"] = tk.Label(self.root, text=text, **label)
-        self.widgets["total"] = tk.Label(self.root, text=f"Total {self.total:.2f}",
-                                         **{**label, "font": (*FONT, "bold")})
+        self.widgets["total"] = tk.Label(
+            self.root, text=f"Total {self.total:.2f}", **{**label, "font": (*FONT, "bold")}
+        )
         self.widgets["mark_paid"] = tk.Button(
-            self.root, text="Mark as paid", command=self.mark_paid, font=FONT,
-            background=BUTTON, foreground=FOREGROUND, activebackground="#d0d0cb",
-            activeforeground=FOREGROUND, relief="raised", borderwidth=1, padx=18, pady=4)
-        self.widgets["status"] = tk.Label(self.root, textvariable=self.status_var, width=12,
-                                          **{**label, "foreground": STATUS})
-        pads = {"number": (0, 16), "customer": (6, 18), "line_3": (6, 18), "total": (6, 22),
-                "mark_paid": (0, 10)}
+            self.root,
+            text="Mark as paid",
+            command=self.mark_paid,
+            font=FONT,
+            background=BUTTON,
+            foreground=FOREGROUND,
+            activebackground="#d0d0cb",
+            activeforeground=FOREGROUND,
+            relief="raised",
+            borderwidth=1,
+            padx=18,
+            pady=4,
+        )
+        self.widgets["status"] = tk.Label(
+            self.root, textvariable=self.status_var, width=12, **{**label, "foreground": STATUS}
+        )
+        pads = {
+            "number": (0, 16),
+            "customer": (6, 18),
+            "line_3": (6, 18),
+            "total": (6, 22),
+            "mark_paid": (0, 10),
+        }
         for row, (name, widget) in enumerate(self.widgets.items()):
             widget.grid(row=row, column=0, sticky="w", pady=pads.get(name, 6))
         self.status_var.trace_add("write", lambda *_: self.write_state())
-        self.root.bind("<Configure>",
-                       lambda e: self.write_state() if e.widget is self.root else None)
+        self.root.bind(
+            "<Configure>", lambda e: self.write_state() if e.widget is self.root else None
+        )
         self.root.protocol("WM_DELETE_WINDOW", self.root.destroy)
 
     def mark_paid(self) -> None:
@@ -111,24 +132,38 @@ class InvoiceApp:
         self.root.mainloop()
 
     def _box(self, widget: tk.Misc) -> list[int]:
-        return [widget.winfo_rootx(), widget.winfo_rooty(),
-                widget.winfo_width(), widget.winfo_height()]
+        return [
+            widget.winfo_rootx(),
+            widget.winfo_rooty(),
+            widget.winfo_width(),
+            widget.winfo_height(),
+        ]
 
     def write_state(self) -> None:
         if self.state_path is None or not self.ready:
             return
-        write_json_atomic(self.state_path, {
-            "ready": True, "title": self.root.title(), "window": self._box(self.root),
-            "widgets": {name: self._box(w) for name, w in self.widgets.items()},
-            "number": self.number, "date": DATE, "customer": self.customer,
-            "lines": self.lines, "total": f"{self.total:.2f}", "paid": self.paid,
-            "status": self.status_var.get(),
-        })
+        write_json_atomic(
+            self.state_path,
+            {
+                "ready": True,
+                "title": self.root.title(),
+                "window": self._box(self.root),
+                "widgets": {name: self._box(w) for name, w in self.widgets.items()},
+                "number": self.number,
+                "date": DATE,
+                "customer": self.customer,
+                "lines": self.lines,
+                "total": f"{self.total:.2f}",
+                "paid": self.paid,
+                "status": self.status_var.get(),
+            },
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="invoice.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="invoice.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--number", default="INV-2041", help="invoice number shown")
     parser.add_argument("--customer", default="Ada Lovelace", help="customer name shown")
     parser.add_argument("--state", type=Path, default=None, help="JSON state file to rewrite")

@@ -69,19 +69,37 @@ class LoginApp:
         self.status_var = tk.StringVar(self.root, value="")
 
         label = {"font": FONT, "background": BACKGROUND, "foreground": FOREGROUND}
-        entry = {"font": FONT, "width": 22, "background": "#ffffff", "foreground": FOREGROUND,
-                 "relief": "solid", "borderwidth": 1, "insertbackground": FOREGROUND}
+        entry = {
+            "font": FONT,
+            "width": 22,
+            "background": "#ffffff",
+            "foreground": FOREGROUND,
+            "relief": "solid",
+            "borderwidth": 1,
+            "insertbackground": FOREGROUND,
+        }
         heading = tk.Label(self.root, text="Account", **{**label, "font": HEADING_FONT})
         username_label = tk.Label(self.root, text="Username", **label)
         username = tk.Entry(self.root, textvariable=self.username_var, **entry)
         password_label = tk.Label(self.root, text="Password", **label)
         password = tk.Entry(self.root, textvariable=self._password_var, show="*", **entry)
-        sign_in = tk.Button(self.root, text="Sign in", command=self.sign_in, font=FONT,
-                            background=BUTTON, foreground=FOREGROUND,
-                            activebackground="#d0d0cb", activeforeground=FOREGROUND,
-                            relief="raised", borderwidth=1, padx=18, pady=4)
-        self.status = tk.Label(self.root, textvariable=self.status_var, width=20, anchor="w",
-                               **label)
+        sign_in = tk.Button(
+            self.root,
+            text="Sign in",
+            command=self.sign_in,
+            font=FONT,
+            background=BUTTON,
+            foreground=FOREGROUND,
+            activebackground="#d0d0cb",
+            activeforeground=FOREGROUND,
+            relief="raised",
+            borderwidth=1,
+            padx=18,
+            pady=4,
+        )
+        self.status = tk.Label(
+            self.root, textvariable=self.status_var, width=20, anchor="w", **label
+        )
 
         heading.grid(row=0, column=0, columnspan=2, sticky="w", pady=(0, 18))
         username_label.grid(row=1, column=0, sticky="w", padx=(0, 24), pady=10)
@@ -98,16 +116,21 @@ class LoginApp:
         password.bind("<KP_Enter>", lambda _e: self.sign_in())
         self.first_field = username
         self.widgets: dict[str, tk.Widget] = {
-            "heading": heading, "username_label": username_label, "username": username,
-            "password_label": password_label, "password": password, "sign_in": sign_in,
+            "heading": heading,
+            "username_label": username_label,
+            "username": username,
+            "password_label": password_label,
+            "password": password,
+            "sign_in": sign_in,
             "status": self.status,
         }
         self.names = {str(w): n for n, w in self.widgets.items()}
         for var in (self.username_var, self._password_var, self.status_var):
             var.trace_add("write", lambda *_: self.write_state())
         self.root.bind_all("<FocusIn>", lambda _e: self.write_state())
-        self.root.bind("<Configure>",
-                       lambda e: self.write_state() if e.widget is self.root else None)
+        self.root.bind(
+            "<Configure>", lambda e: self.write_state() if e.widget is self.root else None
+        )
         self.root.protocol("WM_DELETE_WINDOW", self.root.destroy)
 
     def _focus_field(self, field: tk.Entry) -> None:
@@ -139,8 +162,12 @@ class LoginApp:
         self.root.mainloop()
 
     def _box(self, widget: tk.Misc) -> list[int]:
-        return [widget.winfo_rootx(), widget.winfo_rooty(),
-                widget.winfo_width(), widget.winfo_height()]
+        return [
+            widget.winfo_rootx(),
+            widget.winfo_rooty(),
+            widget.winfo_width(),
+            widget.winfo_height(),
+        ]
 
     def _focus(self) -> str | None:
         try:
@@ -152,14 +179,22 @@ class LoginApp:
     def write_state(self) -> None:
         if self.state_path is None or not self.ready:
             return
-        write_json_atomic(self.state_path, {
-            "ready": True, "title": self.root.title(), "window": self._box(self.root),
-            "widgets": {name: self._box(w) for name, w in self.widgets.items()},
-            "focus": self._focus(), "username": self.username_var.get(),
-            "password_length": len(self._password_var.get()), "attempts": self.attempts,
-            "signed_in": self.user is not None, "user": self.user,
-            "status": self.status_var.get(),
-        })
+        write_json_atomic(
+            self.state_path,
+            {
+                "ready": True,
+                "title": self.root.title(),
+                "window": self._box(self.root),
+                "widgets": {name: self._box(w) for name, w in self.widgets.items()},
+                "focus": self._focus(),
+                "username": self.username_var.get(),
+                "password_length": len(self._password_var.get()),
+                "attempts": self.attempts,
+                "signed_in": self.user is not None,
+                "user": self.user,
+                "status": self.status_var.get(),
+            },
+        )
 
 
 def expected_password(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
@@ -179,13 +214,18 @@ def expected_password(parser: argparse.ArgumentParser, args: argparse.Namespace)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="login.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="login.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--expect-env", metavar="NAME",
-                        help="environment variable holding the expected password")
-    source.add_argument("--password-file", metavar="PATH",
-                        help="file holding the expected password (trailing newline ignored)")
+    source.add_argument(
+        "--expect-env", metavar="NAME", help="environment variable holding the expected password"
+    )
+    source.add_argument(
+        "--password-file",
+        metavar="PATH",
+        help="file holding the expected password (trailing newline ignored)",
+    )
     parser.add_argument("--state", type=Path, default=None, help="JSON state file to rewrite")
     parser.add_argument("--x", type=int, default=80, help="window left, screen pixels")
     parser.add_argument("--y", type=int, default=80, help="window top, screen pixels")

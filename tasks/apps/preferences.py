@@ -64,25 +64,51 @@ class PreferencesApp:
         self.status_var = tk.StringVar(self.root, value="")
 
         label = {"font": FONT, "background": BACKGROUND, "foreground": FOREGROUND}
-        entry = {"font": FONT, "width": 24, "background": "#ffffff", "foreground": FOREGROUND,
-                 "relief": "solid", "borderwidth": 1, "insertbackground": FOREGROUND}
-        button = {"font": FONT, "background": BUTTON, "foreground": FOREGROUND,
-                  "activebackground": "#d0d0cb", "activeforeground": FOREGROUND,
-                  "relief": "raised", "borderwidth": 1, "padx": 18, "pady": 4}
+        entry = {
+            "font": FONT,
+            "width": 24,
+            "background": "#ffffff",
+            "foreground": FOREGROUND,
+            "relief": "solid",
+            "borderwidth": 1,
+            "insertbackground": FOREGROUND,
+        }
+        button = {
+            "font": FONT,
+            "background": BUTTON,
+            "foreground": FOREGROUND,
+            "activebackground": "#d0d0cb",
+            "activeforeground": FOREGROUND,
+            "relief": "raised",
+            "borderwidth": 1,
+            "padx": 18,
+            "pady": 4,
+        }
         heading = tk.Label(self.root, text=TITLE, **{**label, "font": HEADING_FONT})
         name_label = tk.Label(self.root, text="Display name", **label)
         name = tk.Entry(self.root, textvariable=self.name_var, **entry)
         email_label = tk.Label(self.root, text="Email", **label)
         email = tk.Entry(self.root, textvariable=self.email_var, **entry)
         newsletter = tk.Checkbutton(
-            self.root, text="Send newsletter", variable=self.newsletter_var, **label,
-            activebackground=BACKGROUND, activeforeground=FOREGROUND, selectcolor="#ffffff",
-            highlightthickness=0)
+            self.root,
+            text="Send newsletter",
+            variable=self.newsletter_var,
+            **label,
+            activebackground=BACKGROUND,
+            activeforeground=FOREGROUND,
+            selectcolor="#ffffff",
+            highlightthickness=0,
+        )
         buttons = tk.Frame(self.root, background=BACKGROUND)
         save = tk.Button(buttons, text="Save", command=self.save, **button)
         reset = tk.Button(buttons, text="Reset", command=self.reset, **button)
-        status = tk.Label(self.root, textvariable=self.status_var, width=12, anchor="w",
-                          **{**label, "foreground": STATUS})
+        status = tk.Label(
+            self.root,
+            textvariable=self.status_var,
+            width=12,
+            anchor="w",
+            **{**label, "foreground": STATUS},
+        )
 
         heading.grid(row=0, column=0, columnspan=2, sticky="w", pady=(0, 18))
         name_label.grid(row=1, column=0, sticky="w", padx=(0, 24), pady=10)
@@ -99,9 +125,15 @@ class PreferencesApp:
             lab.bind("<Button-1>", lambda _e, f=field: self._focus_field(f))
         self.first_field = name
         self.widgets: dict[str, tk.Widget] = {
-            "heading": heading, "display_name_label": name_label, "display_name": name,
-            "email_label": email_label, "email": email, "newsletter": newsletter,
-            "save": save, "reset": reset, "status": status,
+            "heading": heading,
+            "display_name_label": name_label,
+            "display_name": name,
+            "email_label": email_label,
+            "email": email,
+            "newsletter": newsletter,
+            "save": save,
+            "reset": reset,
+            "status": status,
         }
         self.names = {str(w): n for n, w in self.widgets.items()}
         for var in (self.name_var, self.email_var, self.newsletter_var, self.status_var):
@@ -109,8 +141,9 @@ class PreferencesApp:
         self.root.bind("<Control-s>", lambda _e: self.save())
         self.root.bind("<Control-S>", lambda _e: self.save())
         self.root.bind_all("<FocusIn>", lambda _e: self.write_state())
-        self.root.bind("<Configure>",
-                       lambda e: self.write_state() if e.widget is self.root else None)
+        self.root.bind(
+            "<Configure>", lambda e: self.write_state() if e.widget is self.root else None
+        )
         self.root.protocol("WM_DELETE_WINDOW", self.root.destroy)
 
     def _focus_field(self, field: tk.Entry) -> None:
@@ -118,9 +151,15 @@ class PreferencesApp:
         field.icursor("end")
 
     def save(self) -> None:
-        write_json_atomic(self.out, {"display_name": self.name_var.get(),
-                                     "email": self.email_var.get(),
-                                     "newsletter": bool(self.newsletter_var.get())}, indent=2)
+        write_json_atomic(
+            self.out,
+            {
+                "display_name": self.name_var.get(),
+                "email": self.email_var.get(),
+                "newsletter": bool(self.newsletter_var.get()),
+            },
+            indent=2,
+        )
         self.saved += 1
         self.status_var.set("Saved")
         self.write_state()
@@ -141,8 +180,12 @@ class PreferencesApp:
         self.root.mainloop()
 
     def _box(self, widget: tk.Misc) -> list[int]:
-        return [widget.winfo_rootx(), widget.winfo_rooty(),
-                widget.winfo_width(), widget.winfo_height()]
+        return [
+            widget.winfo_rootx(),
+            widget.winfo_rooty(),
+            widget.winfo_width(),
+            widget.winfo_height(),
+        ]
 
     def _focus(self) -> str | None:
         try:
@@ -154,20 +197,35 @@ class PreferencesApp:
     def write_state(self) -> None:
         if self.state_path is None or not self.ready:
             return
-        write_json_atomic(self.state_path, {
-            "ready": True, "title": self.root.title(), "window": self._box(self.root),
-            "widgets": {name: self._box(w) for name, w in self.widgets.items()},
-            "focus": self._focus(), "display_name": self.name_var.get(),
-            "email": self.email_var.get(), "newsletter": bool(self.newsletter_var.get()),
-            "saved": self.saved, "status": self.status_var.get(),
-        })
+        write_json_atomic(
+            self.state_path,
+            {
+                "ready": True,
+                "title": self.root.title(),
+                "window": self._box(self.root),
+                "widgets": {name: self._box(w) for name, w in self.widgets.items()},
+                "focus": self._focus(),
+                "display_name": self.name_var.get(),
+                "email": self.email_var.get(),
+                "newsletter": bool(self.newsletter_var.get()),
+                "saved": self.saved,
+                "status": self.status_var.get(),
+            },
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="preferences.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("prefs.json"),
-                        help="where Save writes the preferences (default: prefs.json)")
+    parser = argparse.ArgumentParser(
+        prog="preferences.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("prefs.json"),
+        help="where Save writes the preferences (default: prefs.json)",
+    )
     parser.add_argument("--state", type=Path, default=None, help="JSON state file to rewrite")
     parser.add_argument("--x", type=int, default=80, help="window left, screen pixels")
     parser.add_argument("--y", type=int, default=80, help="window top, screen pixels")

@@ -29,16 +29,25 @@ Xdotool = Callable[..., None]
 class App:
     """One task app subprocess and its state file."""
 
-    def __init__(self, display: VirtualDisplay, name: str, state_path: Path, *args: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        display: VirtualDisplay,
+        name: str,
+        state_path: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.display = display
         self.state_path = state_path
         self.output: IO[bytes] = tempfile.TemporaryFile()
         child_env = display.env | (env or {})
         self.proc = subprocess.Popen(
             [sys.executable, str(APPS / f"{name}.py"), "--state", str(state_path), *args],
-            env=child_env, stdin=subprocess.DEVNULL, stdout=self.output,
-            stderr=subprocess.STDOUT)
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+        )
         self.texts: list[str] = []  # every state file text seen, for "never written" checks
 
     def state(self) -> State:
@@ -52,8 +61,9 @@ class App:
         data: State = json.loads(text)
         return data
 
-    def wait_for(self, predicate: Callable[[State], object], what: str,
-                 timeout: float = 5.0) -> State:
+    def wait_for(
+        self, predicate: Callable[[State], object], what: str, timeout: float = 5.0
+    ) -> State:
         last: State = {}
 
         def check() -> bool:
@@ -130,7 +140,10 @@ def test_preferences_label_focuses_field_and_save_writes_file(
     state = app.wait_for(lambda s: s["saved"] == 1, "Save")
     assert state["status"] == "Saved"
     assert json.loads(out.read_text(encoding="utf-8")) == {
-        "display_name": "Ada", "email": "", "newsletter": False}
+        "display_name": "Ada",
+        "email": "",
+        "newsletter": False,
+    }
     assert '"display_name": "Ada"' in out.read_text(encoding="utf-8")  # what the task checks
     click(xdotool, app, "reset")
     state = app.wait_for(lambda s: s["status"] == "", "Reset")
@@ -152,17 +165,17 @@ def test_preferences_ctrl_s_saves(
     state = app.wait_for(lambda s: s["saved"] == 1, "Ctrl+S")
     assert state["status"] == "Saved"
     assert json.loads(out.read_text(encoding="utf-8")) == {
-        "display_name": "", "email": "ada@example.org", "newsletter": True}
+        "display_name": "",
+        "email": "ada@example.org",
+        "newsletter": True,
+    }
 
 
 PASSWORD = "Tr0ub4dor-3"
 
 
-def test_login_with_password_from_environment(
-    launch: Callable[..., App], xdotool: Xdotool
-) -> None:
-    app = launch("login", "--expect-env", "TASK_APP_PASSWORD",
-                 env={"TASK_APP_PASSWORD": PASSWORD})
+def test_login_with_password_from_environment(launch: Callable[..., App], xdotool: Xdotool) -> None:
+    app = launch("login", "--expect-env", "TASK_APP_PASSWORD", env={"TASK_APP_PASSWORD": PASSWORD})
     assert app.state()["title"] == "Sign in"
     click(xdotool, app, "username_label")
     app.wait_for(lambda s: s["focus"] == "username", "the Username label to focus its field")
@@ -185,8 +198,7 @@ def test_login_wrong_password_is_refused_and_never_written(
     launch: Callable[..., App], xdotool: Xdotool
 ) -> None:
     wrong = "guess-0xBEEF"
-    app = launch("login", "--expect-env", "TASK_APP_PASSWORD",
-                 env={"TASK_APP_PASSWORD": PASSWORD})
+    app = launch("login", "--expect-env", "TASK_APP_PASSWORD", env={"TASK_APP_PASSWORD": PASSWORD})
     click(xdotool, app, "username")
     xdotool(app.display, "type", "--delay", "20", "ada")
     click(xdotool, app, "password")
@@ -219,8 +231,13 @@ def test_login_password_file_and_empty_username(
 
 def test_login_refuses_to_start_without_its_password(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin"}  # no DISPLAY needed: it fails before opening a window
-    done = subprocess.run([sys.executable, str(APPS / "login.py"), "--expect-env", "NOPE_X"],
-                          env=env, capture_output=True, text=True, timeout=10)
+    done = subprocess.run(
+        [sys.executable, str(APPS / "login.py"), "--expect-env", "NOPE_X"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert done.returncode == 2 and "NOPE_X" in done.stderr
 
 
