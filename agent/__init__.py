@@ -110,11 +110,13 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     from agent.styles.uitars import (
         UITarsStyle,
     )
+    from agent.task_runner import (
+        TaskResult,
+        run_task,
+    )
     from agent.tasks import (
         Task,
-        TaskResult,
         load_task,
-        run_task,
     )
     from agent.trajectory import (
         StepRecord,
@@ -175,7 +177,7 @@ _EXPORTS = {
     "Step": "agent.loop",
     "StepRecord": "agent.trajectory",
     "Task": "agent.tasks",
-    "TaskResult": "agent.tasks",
+    "TaskResult": "agent.task_runner",
     "Terminated": "agent.errors",
     "Trajectory": "agent.trajectory",
     "TrajectoryMeta": "agent.trajectory",
@@ -189,7 +191,7 @@ _EXPORTS = {
     "load_task": "agent.tasks",
     "load_trajectory": "agent.trajectory",
     "make_style": "agent.styles.registry",
-    "run_task": "agent.tasks",
+    "run_task": "agent.task_runner",
     "same_screen": "agent.matching",
     "smart_resize": "agent.geometry",
     "to_model": "agent.geometry",

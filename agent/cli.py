@@ -291,7 +291,8 @@ def _variables(pairs: Sequence[str]) -> dict[str, str]:
 def _run_task(args: argparse.Namespace) -> int:
     from agent.cache import LocationCache
     from agent.desktop import Desktop
-    from agent.tasks import load_task, run_task
+    from agent.task_runner import run_task
+    from agent.tasks import load_task
 
     if args.instruction:
         raise ConfigurationError("give an instruction or --task, not both")

@@ -27,7 +27,8 @@ from agent.geometry import Monitor, Point, to_model
 from agent.models.local import TransformersBackend
 from agent.screen import Screen
 from agent.styles.registry import make_style
-from agent.tasks import load_task, run_task
+from agent.task_runner import run_task
+from agent.tasks import load_task
 from agent.testing.tiny_qwen import ScriptedTinyBackend, build_tiny_qwen25vl
 from agent.trajectory import load_trajectory
 
