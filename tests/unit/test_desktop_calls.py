@@ -118,3 +118,25 @@ def test_act_needs_a_model_and_press_needs_keys(tmp_path: Path) -> None:
     d.close()  # idempotent
     with pytest.raises(ConfigurationError, match="closed"):
         d.press("a")
+
+
+def test_every_pointing_call_builds_its_action_at_the_located_point(tmp_path: Path) -> None:
+    answers = [click(650, 420)] * 7  # 1280x800 -> 1288x812: (650, 420) is (646, 414) on screen
+    with desktop(tmp_path, answers) as d:
+        assert d.locate("Save") == d.double_click("Save") == d.right_click("Save")
+        d.hover("Save")
+        d.scroll("down", 5, at="Save")
+        start, end = d.drag("Save", "Save")
+        assert start.screen_xy() == (646, 414)
+    steps = load_trajectory(tmp_path / "run").steps
+    executed = [s.executed[0].model_dump(exclude={"point", "start", "end"}) for s in steps[1:]]
+    assert steps[0].executed == []  # locate moves nothing
+    assert executed == [
+        {"action": "click", "button": "left", "count": 2},
+        {"action": "click", "button": "right", "count": 1},
+        {"action": "mouse_move"},
+        {"action": "scroll", "direction": "down", "amount": 5},
+        {"action": "drag"},
+    ]
+    drag = steps[-1]
+    assert [(t.key, t.occurrence) for t in drag.targets] == [("Save", 5), ("Save", 6)]
