@@ -8,28 +8,20 @@ Run ``python3 tasks/apps/invoice.py [--number INV-2041] [--customer "Ada Lovelac
 With ``--state PATH`` the app rewrites PATH atomically (temp file + ``os.replace``) once it is
 mapped and drawn and on every change: ``{"ready", "title", "window": [x, y, w, h], "widgets":
 {name: [x, y, w, h]}, "number", "date", "customer", "lines", "total", "paid", "status"}`` in
-screen coordinates. The script imports nothing from the repository, so tasks can launch it as is.
+screen coordinates (written by ``_window.py``, its only import besides the standard library,
+so tasks launch it as is).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import tempfile
 import tkinter as tk
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-TITLE = "Invoice"
-FONT = ("DejaVu Sans", 14)
-HEADING_FONT = ("DejaVu Sans", 16, "bold")
-BACKGROUND = "#f5f5f2"
-FOREGROUND = "#111111"
-BUTTON = "#e2e2de"
-STATUS = "#0b5d1e"
+from _window import BUTTON, FONT, GOOD, HEADING_FONT, LABEL, Window, arguments
+
 DATE = "2026-11-30"
 #: (item, quantity, unit price)
 LINES = (
@@ -39,41 +31,22 @@ LINES = (
 )
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-class InvoiceApp:
-    """The window, its widgets and the state file."""
+class InvoiceApp(Window):
+    """The invoice, its button, and the state."""
 
     def __init__(self, number: str, customer: str, state_path: Path | None, x: int, y: int) -> None:
+        super().__init__("Invoice", state_path, x, y, pad=(32, 24))
         self.number = number
         self.customer = customer
-        self.state_path = state_path
-        self.ready = False
         self.paid = False
         self.lines = [
             f"{item} {qty} x {price:.2f} = {qty * price:.2f}" for item, qty, price in LINES
         ]
         self.total = sum((qty * price for _, qty, price in LINES), Decimal(0))
-        self.root = tk.Tk()
-        self.root.title(TITLE)
-        self.root.configure(background=BACKGROUND, padx=32, pady=24)
-        self.root.geometry(f"+{x}+{y}")
-        self.root.resizable(False, False)
         self.status_var = tk.StringVar(self.root, value="")
 
-        label = {"font": FONT, "background": BACKGROUND, "foreground": FOREGROUND, "anchor": "w"}
-        self.widgets: dict[str, tk.Widget] = {
+        label = {**LABEL, "anchor": "w"}
+        self.widgets = {
             "number": tk.Label(
                 self.root, text=f"Invoice {number}", **{**label, "font": HEADING_FONT}
             ),
@@ -86,21 +59,10 @@ class InvoiceApp:
             self.root, text=f"Total {self.total:.2f}", **{**label, "font": (*FONT, "bold")}
         )
         self.widgets["mark_paid"] = tk.Button(
-            self.root,
-            text="Mark as paid",
-            command=self.mark_paid,
-            font=FONT,
-            background=BUTTON,
-            foreground=FOREGROUND,
-            activebackground="#d0d0cb",
-            activeforeground=FOREGROUND,
-            relief="raised",
-            borderwidth=1,
-            padx=18,
-            pady=4,
+            self.root, text="Mark as paid", command=self.mark_paid, **BUTTON
         )
         self.widgets["status"] = tk.Label(
-            self.root, textvariable=self.status_var, width=12, **{**label, "foreground": STATUS}
+            self.root, textvariable=self.status_var, width=12, **{**label, "foreground": GOOD}
         )
         pads = {
             "number": (0, 16),
@@ -112,63 +74,28 @@ class InvoiceApp:
         for row, (name, widget) in enumerate(self.widgets.items()):
             widget.grid(row=row, column=0, sticky="w", pady=pads.get(name, 6))
         self.status_var.trace_add("write", lambda *_: self.write_state())
-        self.root.bind(
-            "<Configure>", lambda e: self.write_state() if e.widget is self.root else None
-        )
-        self.root.protocol("WM_DELETE_WINDOW", self.root.destroy)
 
     def mark_paid(self) -> None:
         self.paid = True
         self.status_var.set("Paid")
         self.write_state()
 
-    def run(self) -> None:
-        self.root.wait_visibility(self.root)  # mapped: the geometry is the real one
-        self.root.update()  # Expose and idle redraws handled: the pixels are on screen
-        self.root.focus_force()  # explicit X input focus; there is no window manager
-        self.root.update()
-        self.ready = True
-        self.write_state()
-        self.root.mainloop()
-
-    def _box(self, widget: tk.Misc) -> list[int]:
-        return [
-            widget.winfo_rootx(),
-            widget.winfo_rooty(),
-            widget.winfo_width(),
-            widget.winfo_height(),
-        ]
-
-    def write_state(self) -> None:
-        if self.state_path is None or not self.ready:
-            return
-        write_json_atomic(
-            self.state_path,
-            {
-                "ready": True,
-                "title": self.root.title(),
-                "window": self._box(self.root),
-                "widgets": {name: self._box(w) for name, w in self.widgets.items()},
-                "number": self.number,
-                "date": DATE,
-                "customer": self.customer,
-                "lines": self.lines,
-                "total": f"{self.total:.2f}",
-                "paid": self.paid,
-                "status": self.status_var.get(),
-            },
-        )
+    def fields(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "date": DATE,
+            "customer": self.customer,
+            "lines": self.lines,
+            "total": f"{self.total:.2f}",
+            "paid": self.paid,
+            "status": self.status_var.get(),
+        }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="invoice.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments("invoice.py", __doc__)
     parser.add_argument("--number", default="INV-2041", help="invoice number shown")
     parser.add_argument("--customer", default="Ada Lovelace", help="customer name shown")
-    parser.add_argument("--state", type=Path, default=None, help="JSON state file to rewrite")
-    parser.add_argument("--x", type=int, default=80, help="window left, screen pixels")
-    parser.add_argument("--y", type=int, default=80, help="window top, screen pixels")
     args = parser.parse_args(argv)
     InvoiceApp(args.number, args.customer, args.state, args.x, args.y).run()
 
