@@ -24,10 +24,12 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import get_args
 
 from actions.executor import Executor
 from actions.policy import Budget, Policy, Region
 from actions.schema import Action, points_of
+from agent.cache import CacheMode
 from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.grounding import Grounder
 from agent.loop import Step
@@ -122,9 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         help="set a task variable (repeatable)",
     )
     run.add_argument("--cache", type=Path, help="location cache file (default: beside the task)")
-    run.add_argument(
-        "--cache-mode", choices=["read-write", "read-only", "off"], default="read-write"
-    )
+    run.add_argument("--cache-mode", choices=get_args(CacheMode), default="read-write")
     _model_options(run)
     run.add_argument("--max-steps", type=_positive_int, default=15, help="model calls at most")
     run.add_argument("--max-retries", type=int, default=2, help="bad answers in a row fed back")
@@ -173,11 +173,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _backend(args: argparse.Namespace, style: Style) -> Backend:
-    if args.backend == "ocr":
-        raise ConfigurationError(
-            "the ocr backend locates text but cannot follow an instruction: run a task file "
-            "(--task) with steps, or choose a model backend"
-        )
     min_pixels = args.min_pixels or style.min_pixels
     max_pixels = args.max_pixels or style.max_pixels
     if args.backend == "openai":
@@ -347,7 +342,10 @@ def _run(args: argparse.Namespace) -> int:
     secrets = _secrets(args.secret)
     policy, budget = _policy(args)
     if args.backend == "ocr":
-        _backend(args, style)  # refuses, before anything starts
+        raise ConfigurationError(
+            "the ocr backend locates text but cannot follow an instruction: run a task file "
+            "(--task) with steps, or choose a model backend"
+        )
     screen, executor = _desktop_parts(args)
     backend = _backend(args, style)
     agent = Agent(

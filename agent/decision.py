@@ -24,7 +24,10 @@ from agent.screen import Screenshot
 from agent.styles.base import PastStep, Style
 from agent.trajectory import Source, TargetRecord
 
-__all__ = ["Decider", "Decision", "ModelDecider", "Situation", "UnusableAnswer"]
+__all__ = [
+    "Decider", "Decision", "ModelDecider", "Situation", "UnusableAnswer", "check_family",
+    "check_grid",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,28 @@ STYLE_MODEL_TYPES: dict[str, frozenset[str]] = {
 }
 
 
+def check_grid(backend: Backend, style: Style) -> None:
+    """Refuse a backend that resizes to another grid than the style's family."""
+    if backend.factor != style.factor:
+        raise ConfigurationError(
+            f"the backend resizes to multiples of {backend.factor} but style {style.name} "
+            f"is for a family that uses {style.factor}: build both for the same family"
+        )
+
+
+def check_family(backend: Backend, style: Style) -> None:
+    """Refuse a backend and a style of different model families (ConfigurationError): the
+    answers would be read in the wrong coordinate space."""
+    check_grid(backend, style)
+    model_type = getattr(backend, "model_type", None)
+    wanted = STYLE_MODEL_TYPES.get(style.name)
+    if model_type is not None and wanted is not None and model_type not in wanted:
+        raise ConfigurationError(
+            f"{backend.model} is a {model_type} model, but style {style.name} is for "
+            f"{' or '.join(sorted(wanted))}: its coordinates would be read in the wrong space"
+        )
+
+
 class ModelDecider:
     """Asks a vision-language model: the style builds the prompt and reads the answer, the
     backend runs the model. Refuses a backend and a style of different families."""
@@ -105,18 +130,7 @@ class ModelDecider:
     source: Source = "model"
 
     def __init__(self, backend: Backend, style: Style) -> None:
-        if backend.factor != style.factor:
-            raise ConfigurationError(
-                f"the backend resizes to multiples of {backend.factor} but style {style.name} "
-                f"is for a family that uses {style.factor}: build both for the same family"
-            )
-        model_type = getattr(backend, "model_type", None)
-        wanted = STYLE_MODEL_TYPES.get(style.name)
-        if model_type is not None and wanted is not None and model_type not in wanted:
-            raise ConfigurationError(
-                f"{backend.model} is a {model_type} model, but style {style.name} is for "
-                f"{' or '.join(sorted(wanted))}: its coordinates would be read in the wrong space"
-            )
+        check_family(backend, style)
         self.backend = backend
         self.style = style
 

@@ -20,7 +20,7 @@ from typing import Protocol
 from PIL import Image, ImageDraw
 
 from agent.chat import Message
-from agent.decision import Decision, UnusableAnswer
+from agent.decision import Decision, UnusableAnswer, check_grid
 from agent.errors import ConfigurationError, ModelError, ParseError
 from agent.geometry import ModelFrame, Monitor, Point, to_screen
 from agent.models.base import Backend
@@ -130,14 +130,11 @@ VISIBILITY_PROMPT = (
 
 
 class VLMGrounder:
-    """Grounding with a vision-language model: the style's grounding prompt and parser."""
+    """Grounding with a vision-language model: the style's grounding prompt and parser. Refuses
+    a backend that resizes to another grid than the style's family."""
 
     def __init__(self, backend: Backend, style: Style) -> None:
-        if backend.factor != style.factor:
-            raise ConfigurationError(
-                f"the backend resizes to multiples of {backend.factor} but style {style.name} "
-                f"is for a family that uses {style.factor}: build both for the same family"
-            )
+        check_grid(backend, style)
         self.backend = backend
         self.style = style
         self.model = backend.model

@@ -104,37 +104,27 @@ class TargetStep(_Base):
         shot = self.shot = situation.screenshot
         self.found = []
         records: list[TargetRecord] = []
-        answers: list[Located] = []
+        answers: list[Decision] = []
         for target in self.targets:
             try:
                 found, record, located = self._locate(target, shot, situation.frame)
-            except UnusableAnswer as exc:
-                partial = exc.partial
-                raise UnusableAnswer(
-                    exc.cause,
-                    _merge(situation.frame, answers, partial, [*records, self._record(target)]),
-                ) from exc
-            except ModelError as exc:
-                raise UnusableAnswer(
-                    exc, _merge(situation.frame, answers, None, [*records, self._record(target)])
-                ) from exc
+            except ModelError as exc:  # the answers so far, and the unusable one, are recorded
+                cause, parts = exc, answers
+                if isinstance(exc, UnusableAnswer):
+                    cause, parts = exc.cause, [*answers, exc.partial]
+                merged = _merge(situation.frame, parts, [*records, self._record(target)])
+                raise UnusableAnswer(cause, merged) from exc
             self.found.append(found)
             records.append(record)
             if located is not None:
-                answers.append(located)
-        decision = _merge(situation.frame, answers, None, records)
+                answers.append(_answered(located, situation.frame))
+        merged = _merge(situation.frame, answers, records)
         hit = all(f.hit for f in self.found) and bool(self.found)
-        return Decision(
+        return replace(
+            merged,
             actions=self.build([f.point for f in self.found]),
-            frame=decision.frame,
             source="cache" if hit else "script",
-            messages=decision.messages,
-            raw_output=decision.raw_output,
-            prompt_tokens=decision.prompt_tokens,
-            completion_tokens=decision.completion_tokens,
-            timings={**decision.timings, "locate": time.perf_counter() - start},
-            model_calls=decision.model_calls,
-            targets=records,
+            timings={**merged.timings, "locate": time.perf_counter() - start},
         )
 
     def _record(self, target: Target, **fields: object) -> TargetRecord:
@@ -335,28 +325,22 @@ def _with(decision: Decision, **changes: object) -> Decision:
     return replace(decision, **changes)  # type: ignore[arg-type]
 
 
-def _merge(
-    frame: ModelFrame,
-    answers: Sequence[Located],
-    failed: Decision | None,
-    records: list[TargetRecord],
-) -> Decision:
+def _answered(located: Located, frame: ModelFrame) -> Decision:
+    """A grounder's answer as the part of a decision it is: prompt, raw answer, cost."""
+    return Decision(
+        actions=[],
+        frame=frame,
+        messages=located.messages,
+        raw_output=located.raw_output,
+        prompt_tokens=located.prompt_tokens,
+        completion_tokens=located.completion_tokens,
+        timings={"model": located.latency_s},
+        model_calls=located.model_calls,
+    )
+
+
+def _merge(frame: ModelFrame, parts: Sequence[Decision], records: list[TargetRecord]) -> Decision:
     """One decision's record of several grounder answers (a drag asks for two targets)."""
-    parts = [
-        (a.messages, a.raw_output, a.prompt_tokens, a.completion_tokens, a.model_calls, a.latency_s)
-        for a in answers
-    ]
-    if failed is not None:
-        parts.append(
-            (
-                failed.messages,
-                failed.raw_output,
-                failed.prompt_tokens,
-                failed.completion_tokens,
-                failed.model_calls,
-                0.0,
-            )
-        )
 
     def total(values: list[int | None]) -> int | None:
         known = [v for v in values if v is not None]
@@ -366,11 +350,11 @@ def _merge(
         actions=[],
         frame=frame,
         source="script",
-        messages=parts[-1][0] if parts else [],
-        raw_output="\n".join(p[1] for p in parts if p[1]),
-        prompt_tokens=total([p[2] for p in parts]),
-        completion_tokens=total([p[3] for p in parts]),
-        timings={"model": sum(p[5] for p in parts)} if parts else {},
-        model_calls=sum(p[4] for p in parts),
+        messages=parts[-1].messages if parts else [],
+        raw_output="\n".join(p.raw_output for p in parts if p.raw_output),
+        prompt_tokens=total([p.prompt_tokens for p in parts]),
+        completion_tokens=total([p.completion_tokens for p in parts]),
+        timings={"model": sum(p.timings.get("model", 0.0) for p in parts)} if parts else {},
+        model_calls=sum(p.model_calls for p in parts),
         targets=records,
     )
