@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +19,7 @@ import pytest
 from agent.testing.tk_app import TkApp
 from agent.testing.xvfb import Monitor, VirtualDisplay, XvfbNotFoundError
 
+ROOT = Path(__file__).resolve().parents[2]
 DisplayFactory = Callable[..., VirtualDisplay]
 AppFactory = Callable[..., TkApp]
 Xdotool = Callable[..., None]
@@ -79,3 +81,32 @@ def tk_app(tmp_path: Path) -> Iterator[AppFactory]:
     yield launch
     for app in reversed(apps):
         app.close()
+
+
+@pytest.fixture
+def gui_agent() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``gui_agent(display, "run", ..., timeout=300, env={...})``: the CLI as a user starts it,
+    on ``display``, offline and single-threaded; ``env`` adds variables."""
+
+    def run(
+        display: VirtualDisplay,
+        *args: str,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {
+            **display.env,
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "agent.cli", *args],
+            env=environment,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    return run

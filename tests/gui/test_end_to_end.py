@@ -15,7 +15,6 @@ import pytest
 from agent.geometry import ModelFrame, Monitor, Point, to_model
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import VirtualDisplay
 from agent.trajectory import load_trajectory
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
@@ -38,24 +37,12 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen25vl(tmp_path_factory.mktemp("model") / "Qwen2.5-VL-tiny")
 
 
-def gui_agent(
-    display: VirtualDisplay, *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    env = {**display.env, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
-
-
 @pytest.mark.parametrize("max_pixels", [DEFAULT_MAX, REDUCED_MAX], ids=["default", "reduced"])
 @pytest.mark.parametrize(
     "size", [(1366, 768), (1920, 1080), (2560, 1440), (3840, 2160)], ids=lambda s: f"{s[0]}x{s[1]}"
 )
 def test_the_click_lands_on_the_button(
+    gui_agent: Any,
     virtual_display: Any,
     checkpoint: Path,
     tmp_path: Path,
@@ -110,7 +97,7 @@ def test_the_click_lands_on_the_button(
 
 
 def test_typing_unicode_and_a_key_combo_reach_the_app(
-    virtual_display: Any, checkpoint: Path, tmp_path: Path
+    gui_agent: Any, virtual_display: Any, checkpoint: Path, tmp_path: Path
 ) -> None:
     display = virtual_display(1920, 1080)
     app = TkApp.launch(display.env, tmp_path / "app.json", x=500, y=400)
@@ -145,7 +132,7 @@ def test_typing_unicode_and_a_key_combo_reach_the_app(
 
 
 def test_malformed_output_fails_cleanly_with_a_complete_trajectory(
-    virtual_display: Any, checkpoint: Path, tmp_path: Path
+    gui_agent: Any, virtual_display: Any, checkpoint: Path, tmp_path: Path
 ) -> None:
     display = virtual_display(1366, 768)
     script_answer(checkpoint, "I would click the OK button at (120, 40).")
@@ -173,7 +160,9 @@ def test_malformed_output_fails_cleanly_with_a_complete_trajectory(
     assert "Your previous answer was not carried out" in str(trajectory.steps[1].prompt[-1].content)
 
 
-def test_configuration_errors_are_one_line(virtual_display: Any, tmp_path: Path) -> None:
+def test_configuration_errors_are_one_line(
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
+) -> None:
     display = virtual_display(800, 600)
     missing = gui_agent(display, "run", "x", "--model", str(tmp_path / "no-such-model"))
     assert missing.returncode == 2

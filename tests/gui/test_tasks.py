@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,23 +38,12 @@ SIZE = (1280, 800)
 PASSWORD = "pw-Zq81-secret"
 
 
-def gui_agent(display: Any, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**display.env, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "agent.cli", "run", *args],
-        env=environment,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 def targets(out: Path) -> list[Any]:
     return [t for s in load_trajectory(out).steps for t in s.targets if t.key]
 
 
 def test_save_preferences_with_ocr_then_from_the_cache_then_moved(
-    virtual_display: Any, tmp_path: Path
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
 ) -> None:
     display = virtual_display(*SIZE)
     task = tmp_path / "save-preferences.yaml"
@@ -65,7 +52,7 @@ def test_save_preferences_with_ocr_then_from_the_cache_then_moved(
     cache = tmp_path / "save-preferences.cache.json"
     common = ("--task", str(task), "--backend", "ocr", "--settle", "0.1")
 
-    first = gui_agent(display, *common, "--out", str(tmp_path / "first"))
+    first = gui_agent(display, "run", *common, "--out", str(tmp_path / "first"))
     assert first.returncode == 0, first.stdout + first.stderr
     assert "done: every check passed" in first.stdout
     prefs = json.loads((tmp_path / "first" / "prefs.json").read_text())
@@ -76,14 +63,24 @@ def test_save_preferences_with_ocr_then_from_the_cache_then_moved(
     ]
     stored = cache.read_bytes()
 
-    second = gui_agent(display, *common, "--out", str(tmp_path / "second"), "--var", "user=Grace")
+    second = gui_agent(
+        display, "run", *common, "--out", str(tmp_path / "second"), "--var", "user=Grace"
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert [t.cache for t in targets(tmp_path / "second")] == ["hit", "hit"]
     assert json.loads((tmp_path / "second" / "prefs.json").read_text())["display_name"] == "Grace"
     assert cache.read_bytes() == stored
 
     moved = gui_agent(
-        display, *common, "--out", str(tmp_path / "moved"), "--var", "x=600", "--var", "y=400"
+        display,
+        "run",
+        *common,
+        "--out",
+        str(tmp_path / "moved"),
+        "--var",
+        "x=600",
+        "--var",
+        "y=400",
     )
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert all(t.cache.startswith("miss: patch not found") for t in targets(tmp_path / "moved"))
@@ -94,12 +91,13 @@ def test_save_preferences_with_ocr_then_from_the_cache_then_moved(
 
 
 def test_sign_in_types_the_password_and_writes_it_nowhere(
-    virtual_display: Any, tmp_path: Path
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
 ) -> None:
     display = virtual_display(*SIZE)
     out = tmp_path / "run"
     done = gui_agent(
         display,
+        "run",
         "--task",
         str(TASKS / "sign-in.yaml"),
         "--backend",
@@ -110,7 +108,7 @@ def test_sign_in_types_the_password_and_writes_it_nowhere(
         str(out),
         "--settle",
         "0.1",
-        APP_PASSWORD=PASSWORD,
+        env={"APP_PASSWORD": PASSWORD},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert PASSWORD not in done.stdout + done.stderr
@@ -120,13 +118,15 @@ def test_sign_in_types_the_password_and_writes_it_nowhere(
         assert PASSWORD.encode() not in path.read_bytes(), path
 
 
-def test_a_target_that_is_not_on_the_screen(virtual_display: Any, tmp_path: Path) -> None:
+def test_a_target_that_is_not_on_the_screen(
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
+) -> None:
     display = virtual_display(*SIZE)
     task = tmp_path / "missing.yaml"
     text = (TASKS / "save-preferences.yaml").read_text().replace("click: Save", "click: Delete")
     task.write_text(text.replace("${task_dir}", str(TASKS)))
     out = tmp_path / "run"
-    done = gui_agent(display, "--task", str(task), "--backend", "ocr", "--out", str(out))
+    done = gui_agent(display, "run", "--task", str(task), "--backend", "ocr", "--out", str(out))
     assert done.returncode == 1, done.stdout + done.stderr
     assert 'NotFound: click "Delete"' in done.stdout and "(screenshot " in done.stdout
     trajectory = load_trajectory(out)
@@ -136,10 +136,10 @@ def test_a_target_that_is_not_on_the_screen(virtual_display: Any, tmp_path: Path
     )
 
 
-def test_a_query_task_needs_a_model(virtual_display: Any, tmp_path: Path) -> None:
+def test_a_query_task_needs_a_model(gui_agent: Any, virtual_display: Any, tmp_path: Path) -> None:
     display = virtual_display(*SIZE)
     done = gui_agent(
-        display, "--task", str(TASKS / "pay-invoice.yaml"), "--backend", "ocr",
+        display, "run", "--task", str(TASKS / "pay-invoice.yaml"), "--backend", "ocr",
         "--out", str(tmp_path / "run"),
     )  # fmt: skip
     assert done.returncode == 2 and "only locates" in done.stderr, done.stderr
