@@ -63,9 +63,6 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     )
     from agent.loop import (
         Agent,
-        RunResult,
-        Session,
-        Step,
     )
     from agent.matching import (
         same_screen,
@@ -90,6 +87,11 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     )
     from agent.secrets import (
         Secrets,
+    )
+    from agent.step import (
+        RunResult,
+        Session,
+        Step,
     )
     from agent.styles.grounding import (
         Qwen25VLGrounding,
@@ -165,16 +167,16 @@ _EXPORTS = {
     "RecordingError": "agent.errors",
     "Refused": "agent.errors",
     "RunError": "agent.errors",
-    "RunResult": "agent.loop",
+    "RunResult": "agent.step",
     "STYLE_NAMES": "agent.styles.registry",
     "Screen": "agent.screen",
     "Screenshot": "agent.screen",
     "ScriptError": "agent.errors",
     "ScriptedBackend": "agent.models.scripted",
     "Secrets": "agent.secrets",
-    "Session": "agent.loop",
+    "Session": "agent.step",
     "Situation": "agent.decision",
-    "Step": "agent.loop",
+    "Step": "agent.step",
     "StepRecord": "agent.trajectory",
     "Task": "agent.tasks",
     "TaskResult": "agent.task_runner",

@@ -32,10 +32,10 @@ from actions.schema import Action, points_of
 from agent.cache import CacheMode
 from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.grounding import Grounder
-from agent.loop import Step
 from agent.models.base import Backend
 from agent.screen import MonitorChoice, Screen
 from agent.secrets import Secrets
+from agent.step import Step
 from agent.styles.base import Style
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.trajectory import RunStatus

@@ -50,11 +50,12 @@ from agent.errors import (
 )
 from agent.geometry import Point
 from agent.grounding import Grounder, VLMGrounder
-from agent.loop import Agent, RunResult, Session, Step
+from agent.loop import Agent
 from agent.models.base import Backend
 from agent.screen import CaptureSource
 from agent.script_step import CheckStep, NoteStep, QueryStep, Target, TargetStep
 from agent.secrets import Secrets
+from agent.step import RunResult, Session, Step
 from agent.styles.base import Style
 from agent.trajectory import RunStatus
 

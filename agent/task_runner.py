@@ -25,9 +25,9 @@ from pydantic import create_model
 from actions.schema import points_of
 from agent.desktop import Desktop, status_of
 from agent.errors import AgentError, AssertionFailed, ConfigurationError
-from agent.loop import Step
 from agent.matching import same_screen
 from agent.screen import CaptureSource
+from agent.step import Step
 from agent.tasks import (
     QUERY_TYPES,
     ActSpec,

@@ -42,7 +42,8 @@ from agent.geometry import Monitor, Point, to_model  # noqa: E402
 from agent.models.local import TransformersBackend  # noqa: E402
 from agent.screen import ImageScreen  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
-from agent.testing.tiny_qwen import ScriptedTinyBackend, build_tiny_qwen25vl  # noqa: E402
+from agent.testing.tiny_qwen import build_tiny_qwen25vl  # noqa: E402
+from agent.testing.tiny_script import ScriptedTinyBackend  # noqa: E402
 
 SIZE = (1920, 1080)
 SAVE = (1180, 640)

@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.chat import Message
-
 __all__ = [
-    "CHAT_TEMPLATE", "SPECIAL_TOKENS", "ScriptedTinyBackend", "build_tiny_qwen2vl",
+    "CHAT_TEMPLATE", "SPECIAL_TOKENS", "answer_bias", "build_tiny_qwen2vl",
     "build_tiny_qwen25vl", "script_answer",
 ]  # fmt: skip
 
@@ -401,7 +398,9 @@ def build_tiny_qwen2vl(
     )
 
 
-def _answer_bias(directory: Path, answer: str) -> list[list[Any]]:
+def answer_bias(directory: Path, answer: str) -> list[list[Any]]:
+    """The ``sequence_bias`` that makes greedy decoding of the checkpoint in ``directory``
+    return ``answer`` followed by ``<|im_end|>``."""
     from tokenizers import Tokenizer
 
     if unicodedata.normalize("NFC", answer) != answer:
@@ -433,41 +432,5 @@ def script_answer(directory: Path, answer: str | None) -> None:
         "do_sample": False,
     }
     if answer is not None:
-        generation["sequence_bias"] = _answer_bias(directory, answer)
+        generation["sequence_bias"] = answer_bias(directory, answer)
     _write_json(directory / "generation_config.json", generation)
-
-
-Responder = Callable[[Sequence[Message]], str]
-
-
-class ScriptedTinyBackend:
-    """A loaded tiny model that answers each call as ``answers`` says: in order from a list, or
-    ``answers(messages)`` (a test can answer from the prompt: which target is asked for).
-
-    The answer is forced exactly as :func:`script_answer` forces it through the file (the
-    model's ``sequence_bias``), set before each ``generate()``; the call itself goes through the
-    real backend: chat template, processor, frame check, generation, decoding. ``calls`` counts
-    the model calls.
-    """
-
-    def __init__(self, backend: Any, checkpoint: Path, answers: Sequence[str] | Responder) -> None:
-        self.backend = backend
-        self.checkpoint = Path(checkpoint)
-        self.answers = answers
-        self.calls = 0
-        for name in ("model", "min_pixels", "max_pixels", "factor", "model_type"):
-            setattr(self, name, getattr(backend, name))
-
-    def frame_for(self, width: int, height: int) -> Any:
-        return self.backend.frame_for(width, height)
-
-    def complete(self, messages: Sequence[Message], frame: Any) -> Any:
-        if callable(self.answers):
-            answer = self.answers(messages)
-        elif self.calls < len(self.answers):
-            answer = self.answers[self.calls]
-        else:
-            raise IndexError(f"only {len(self.answers)} scripted answers")
-        self.calls += 1
-        self.backend.net.generation_config.sequence_bias = _answer_bias(self.checkpoint, answer)
-        return self.backend.complete(messages, frame)

@@ -28,7 +28,8 @@ from agent.geometry import Monitor, Point, to_model
 from agent.models.local import TransformersBackend
 from agent.screen import Screen
 from agent.styles.registry import make_style
-from agent.testing.tiny_qwen import ScriptedTinyBackend, build_tiny_qwen25vl
+from agent.testing.tiny_qwen import build_tiny_qwen25vl
+from agent.testing.tiny_script import ScriptedTinyBackend
 from agent.testing.tk_app import TkApp
 from agent.trajectory import load_trajectory
 

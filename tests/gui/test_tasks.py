@@ -27,7 +27,8 @@ from agent.screen import Screen
 from agent.styles.registry import make_style
 from agent.task_runner import run_task
 from agent.tasks import load_task
-from agent.testing.tiny_qwen import ScriptedTinyBackend, build_tiny_qwen25vl
+from agent.testing.tiny_qwen import build_tiny_qwen25vl
+from agent.testing.tiny_script import ScriptedTinyBackend
 from agent.trajectory import load_trajectory
 
 pytestmark = pytest.mark.gui
