@@ -22,7 +22,7 @@ from agent.geometry import ModelFrame
 from agent.models.base import Backend
 from agent.screen import Screenshot
 from agent.styles.base import PastStep, Style
-from agent.trajectory import Source, TargetRecord
+from agent.trajectory import ReplayRecord, Source, TargetRecord
 
 __all__ = [
     "Decider", "Decision", "ModelDecider", "Situation", "UnusableAnswer", "check_family",
@@ -63,6 +63,8 @@ class Decision:
     """what the decider concluded besides its actions, recorded with the policy's verdicts"""
     targets: list[TargetRecord] = field(default_factory=list)
     """a script step's targets and where their points came from"""
+    replay: ReplayRecord | None = None
+    """a replayed step: the recorded step it repeats and the replay's verdict"""
 
 
 class UnusableAnswer(ModelError):

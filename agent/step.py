@@ -123,6 +123,7 @@ class StepState:
             prompt_tokens=d.prompt_tokens if d else None,
             completion_tokens=d.completion_tokens if d else None,
             targets=d.targets if d else [],
+            replay=d.replay if d else None,
         )
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "FrameRecord",
     "MonitorRecord",
     "PromptTurn",
+    "ReplayRecord",
     "ScreenshotFile",
     "StepRecord",
     "TargetRecord",
@@ -54,7 +55,7 @@ __all__ = [
     "now_iso",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RunStatus = Literal["done", "failed", "max_steps", "budget", "aborted", "error"]
 Source = Literal["model", "cache", "replay", "script"]
 
@@ -157,6 +158,24 @@ class TargetRecord(_Record):
     )
 
 
+ReplayMode = Literal["exact", "scaled", "reground"]
+ReplayVerdict = Literal["replayed", "matched", "re-grounded", "diverged"]
+
+
+class ReplayRecord(_Record):
+    """A replayed step: the recorded step it repeats and what the replay concluded."""
+
+    recording: str = Field(description="the recorded run's directory")
+    step: int = Field(description="index of the recorded step")
+    mode: ReplayMode
+    verdict: ReplayVerdict = Field(
+        description="replayed: acted as recorded (exact/scaled); matched: the live screen showed "
+        "the recorded target; re-grounded: the model was asked again; diverged: stopped unacted"
+    )
+    score: float | None = Field(default=None, description="the lowest patch-match score")
+    detail: str = Field(default="", description="what was compared and found, in words")
+
+
 class StepRecord(_Record):
     index: int
     timings: dict[str, float] = Field(description="seconds per phase")
@@ -186,6 +205,9 @@ class StepRecord(_Record):
     completion_tokens: int | None = None
     targets: list[TargetRecord] = Field(
         default_factory=list, description="script steps: what was looked for, and where found"
+    )
+    replay: ReplayRecord | None = Field(
+        default=None, description="a replayed step: which recorded step, and the verdict"
     )
     interrupted: bool = Field(
         default=False,
@@ -323,8 +345,12 @@ class TrajectoryRecorder:
         """Finish pending writes, then write the final status into meta.json."""
         self._writer.shutdown(wait=True)
         self._steps.close()
+        settings = self.meta.settings
+        if "secrets" in settings:  # secrets a script added while running (names only)
+            settings = {**settings, "secrets": self.secrets.names}
         self.meta = self.meta.model_copy(
             update={
+                "settings": settings,
                 "status": status,
                 "message": message,
                 "ended_at": now_iso(),
