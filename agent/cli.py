@@ -9,6 +9,9 @@ configuration, 3 out of steps or budget, 4 an error of the run (capture, backend
 through the grounder (``--backend ocr`` needs no model) and the location cache, its checks; the
 exit code is 0 only if every check passed.
 ``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
+``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
+model (:mod:`agent.replay`), recorded like a run; the exit code is the replay's status (1 when it
+diverged: nothing of the diverging step was done).
 
 Environment variables are read here and nowhere else: the API key of the OpenAI-compatible
 backend (``--api-key-env``, default ``OPENAI_API_KEY``) and the values of ``--secret NAME``;
@@ -38,7 +41,7 @@ from agent.secrets import Secrets
 from agent.step import Step
 from agent.styles.base import Style
 from agent.styles.registry import STYLE_NAMES, make_style
-from agent.trajectory import RunStatus
+from agent.trajectory import ReplayMode, RunStatus
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -164,6 +167,30 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="environment variable whose value the model may type as {NAME} (repeatable)",
     )
+    rep = commands.add_parser("replay", help="replay a recorded run, without the model")
+    rep.add_argument("recording", type=Path, help="the recorded run's trajectory directory")
+    rep.add_argument(
+        "--mode",
+        choices=get_args(ReplayMode),
+        default="exact",
+        help="exact: the recorded screen points; scaled: mapped onto this monitor's resolution, "
+        "scale and origin; reground: checked against the recorded screenshot first, asked "
+        "again where the screen differs (needs a model, else the replay stops there)",
+    )
+    rep.add_argument("--out", type=Path, default=None, help="the replay's trajectory directory")
+    rep.add_argument("--monitor", type=_monitor, default="primary", help="N (mss index) or primary")
+    rep.add_argument("--scale", type=_positive_float, help="physical px per unit (else measured)")
+    rep.add_argument("--dry-run", action="store_true", help="decide but do not act")
+    rep.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
+    rep.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for two equal captures before each step",
+    )
+    rep.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
+    rep.add_argument("--max-retries", type=int, default=1, help="bad re-grounding answers retried")
+    _model_options(rep)
     ground = commands.add_parser("ground", help="locate one element in an image")
     ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
     ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
@@ -399,10 +426,69 @@ def _ground(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_secrets(names: Sequence[str]) -> Secrets:
+    """The values of the secrets a recording types: from the environment variables of the same
+    names, else asked on the terminal (never taken from the recording)."""
+    values = {}
+    for name in names:
+        value = os.environ.get(name)
+        if not value and sys.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(f"value of secret {name}: ")
+        if not value:
+            raise ConfigurationError(
+                f"the recording types the secret {name}: set the environment variable {name}"
+            )
+        values[name] = value
+    return Secrets(values)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from agent.replay import replay, replayable, secrets_typed
+    from agent.trajectory import load_trajectory
+
+    recording = load_trajectory(args.recording)
+    secrets = _replay_secrets(secrets_typed(recording, replayable(recording)))
+    style = make_style(args.style)
+    wanted = args.backend == "ocr" or args.model or args.base_url
+    model = _grounder(args, style) if wanted else None
+    out = args.out or Path("runs") / f"replay-{recording.directory.name}-{datetime.now():%H%M%S}"
+    screen, executor = _desktop_parts(args)
+    print(f"replay ({args.mode}) of {recording.directory} -> {out}", file=sys.stderr, flush=True)
+
+    def progress(step: Step) -> None:
+        r = step.record
+        verdict = f"{r.replay.verdict} (step {r.replay.step})" if r.replay else "end"
+        line = f"{_progress(step)} | {verdict}"
+        print(secrets.redact(line), flush=True)
+
+    result = replay(
+        recording,
+        screen=screen,
+        executor=executor,
+        mode=args.mode,
+        out=out,
+        model=model,
+        style=None if args.backend == "ocr" else style,
+        secrets=secrets,
+        settle_timeout_s=args.settle_timeout,
+        max_retries=args.max_retries,
+        stop_file=args.stop_file,
+        progress=progress,
+    )
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items()))
+    print(secrets.redact(f"{result.status}: {result.message} ({counts})"), flush=True)
+    return EXIT_CODES[result.status]
+
+
+_COMMANDS = {"run": _run, "ground": _ground, "replay": _replay}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _run(args) if args.command == "run" else _ground(args)
+        return _COMMANDS[args.command](args)
     except ConfigurationError as exc:
         print(f"gui-agent: error: {exc}", file=sys.stderr)
         return 2

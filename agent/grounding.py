@@ -36,6 +36,7 @@ __all__ = [
     "VLMGrounder",
     "annotate",
     "ground",
+    "grounder_name",
 ]
 
 
@@ -127,6 +128,11 @@ VISIBILITY_PROMPT = (
     'Is this visible on the screen: "{description}"? Answer with only a JSON object: '
     '{{"visible": true or false, "reason": "one short sentence"}}'
 )
+
+
+def grounder_name(grounder: Grounder) -> str:
+    """How a trajectory names a grounder that located a target: "ocr" or "model:NAME"."""
+    return "ocr" if grounder.model == "rapidocr" else f"model:{grounder.model}"
 
 
 class VLMGrounder:

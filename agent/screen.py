@@ -3,7 +3,8 @@
 Monitor numbers are mss's: 1, 2, ... are the physical monitors, 0 is the union of all of them,
 and ``"primary"`` picks the one the system marks primary (or 1 where the platform cannot tell).
 The scale (captured physical pixels per pyautogui unit) is measured from the first capture of a
-monitor (2 on a Retina display) unless the caller overrides it.
+monitor (2 on a Retina display) unless the caller overrides it. :class:`SettledScreen` waits for
+a screen to stop changing before it hands a capture over (what a replay acts on).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PIL import Image
 
 from agent.errors import CaptureError, ConfigurationError
 from agent.geometry import Monitor
+from agent.matching import same_screen
 
 __all__ = [
     "CaptureSource",
@@ -23,6 +25,7 @@ __all__ = [
     "MonitorChoice",
     "Screen",
     "Screenshot",
+    "SettledScreen",
     "detect_scale",
 ]
 
@@ -203,3 +206,43 @@ class Screen:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SettledScreen:
+    """A capture source that waits until the screen has settled: it captures every ``poll_s``
+    seconds until two consecutive captures show the same screen (:func:`same_screen`: a caret
+    blinking does not count) or ``timeout_s`` has passed, and returns the last capture.
+    ``waited_s`` and ``settled`` tell how the last capture went."""
+
+    def __init__(self, screen: CaptureSource, timeout_s: float = 5.0, poll_s: float = 0.05):
+        if timeout_s < 0 or poll_s < 0:
+            raise ConfigurationError("the settle timeout and poll interval must be >= 0")
+        self.screen = screen
+        self.timeout_s = timeout_s
+        self.poll_s = poll_s
+        self.waited_s = 0.0
+        self.settled = True
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.screen.monitor
+
+    def capture(self) -> Screenshot:
+        start = time.monotonic()
+        last = self.screen.capture()
+        self.settled = False
+        while time.monotonic() - start < self.timeout_s:
+            time.sleep(self.poll_s)
+            shot = self.screen.capture()
+            if same_screen(last.image, shot.image):
+                self.settled, last = True, shot
+                break
+            last = shot
+        self.waited_s = time.monotonic() - start
+        return last
+
+    def describe(self) -> str:
+        """How the last capture went, in words (for the step's record)."""
+        if self.settled:
+            return f"screen settled in {self.waited_s:.2f} s"
+        return f"screen still changing after {self.waited_s:.1f} s: acted on the last capture"

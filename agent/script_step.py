@@ -24,7 +24,7 @@ from agent.cache import LocationCache
 from agent.decision import Decision, Situation, UnusableAnswer
 from agent.errors import ModelError, ParseError
 from agent.geometry import CoordinateSpace, ModelFrame, Point, to_screen
-from agent.grounding import Grounder, Located, Sighting
+from agent.grounding import Grounder, Located, Sighting, grounder_name
 from agent.screen import Screenshot
 from agent.styles.jsontext import extract_objects, loads_lenient, strip_fences
 from agent.trajectory import FrameRecord, Source, TargetRecord
@@ -72,7 +72,7 @@ class _Base:
         return self.grounder.frame_for(width, height)
 
     def _grounder_name(self) -> str:
-        return "ocr" if self.grounder.model == "rapidocr" else f"model:{self.grounder.model}"
+        return grounder_name(self.grounder)
 
 
 class TargetStep(_Base):

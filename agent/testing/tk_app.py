@@ -1,8 +1,10 @@
 """A small Tk application that reports its geometry and every input it sees, for GUI tests.
 
-Run ``python -m agent.testing.tk_app --state PATH [--x X --y Y] [--title T] [--undecorated]``.
-The window (a fixed 340x160 layout: an Entry, a small "OK" and a "Cancel" button) is placed at
-(X, Y) on the root window. Once it is mapped and drawn, and on every change after that, the app
+Run ``python -m agent.testing.tk_app --state PATH [--x X --y Y] [--title T] [--undecorated]
+[--fill]``. The window (a fixed 340x160 layout: an Entry, a small "OK" and a "Cancel" button) is
+placed at (X, Y) on the root window; with ``--fill`` it covers the whole screen, undecorated, and
+the same layout is stretched to it (an app whose layout scales with the screen). Once it is
+mapped and drawn, and on every change after that, the app
 atomically rewrites PATH with JSON: widget boxes in screen coordinates, click counters, the last
 click, the Entry's text, the keys seen ("Control-a", "Return", ...), wheel/right/middle/double
 clicks and drags. ``TkApp.launch`` starts it as a subprocess and waits for ``"ready": true``.
@@ -39,14 +41,18 @@ DRAG_MIN_PX = 5
 class _App:
     """The application itself (runs in the child process)."""
 
-    def __init__(self, state_path: Path, x: int, y: int, title: str, undecorated: bool) -> None:
+    def __init__(
+        self, state_path: Path, x: int, y: int, title: str, undecorated: bool, fill: bool = False
+    ) -> None:
         self.state_path = state_path
         self.root = tk.Tk()
         self.root.title(title)
         self.root.configure(background=BACKGROUND)
-        self.root.geometry(f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}+{x}+{y}")
+        size = (self.root.winfo_screenwidth(), self.root.winfo_screenheight())
+        width, height = size if fill else WINDOW_SIZE
+        self.root.geometry(f"{width}x{height}+{0 if fill else x}+{0 if fill else y}")
         self.root.resizable(False, False)
-        if undecorated:
+        if undecorated or fill:
             self.root.overrideredirect(True)
         self.text = tk.StringVar(self.root)
         self.widgets: dict[str, tk.Widget] = {
@@ -55,7 +61,13 @@ class _App:
             "cancel": tk.Button(self.root, text="Cancel", command=lambda: self._clicked("cancel")),
         }
         for name, (wx, wy, ww, wh) in LAYOUT.items():
-            self.widgets[name].place(x=wx, y=wy, width=ww, height=wh)
+            if fill:
+                w0, h0 = WINDOW_SIZE
+                self.widgets[name].place(
+                    relx=wx / w0, rely=wy / h0, relwidth=ww / w0, relheight=wh / h0
+                )
+            else:
+                self.widgets[name].place(x=wx, y=wy, width=ww, height=wh)
         self.names = {str(w): n for n, w in self.widgets.items()} | {str(self.root): "window"}
         self.ready = False
         self.seq = 0
@@ -175,8 +187,10 @@ class TkApp:
     def launch(
         cls, env: Mapping[str, str], state_path: Path, x: int = 100, y: int = 100,
         timeout: float = 10.0, *, title: str = "agent test app", undecorated: bool = False,
+        fill: bool = False,
     ) -> TkApp:
-        """Start the app on ``env["DISPLAY"]`` at (x, y) and wait until it reports ready."""
+        """Start the app on ``env["DISPLAY"]`` at (x, y) (``fill``: over the whole screen, the
+        layout stretched to it) and wait until it reports ready."""
         t0 = time.monotonic()
         state_path = Path(state_path)
         state_path.unlink(missing_ok=True)
@@ -188,6 +202,8 @@ class TkApp:
                 "--x", str(x), "--y", str(y), "--title", title]
         if undecorated:
             args.append("--undecorated")
+        if fill:
+            args.append("--fill")
         stderr = tempfile.TemporaryFile()
         proc = subprocess.Popen(args, env=child_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=stderr)
@@ -272,8 +288,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--y", type=int, default=100, help="window top, screen pixels")
     parser.add_argument("--title", default="agent test app")
     parser.add_argument("--undecorated", action="store_true", help="no window-manager frame")
+    parser.add_argument("--fill", action="store_true", help="cover the screen, layout stretched")
     args = parser.parse_args(argv)
-    _App(args.state, args.x, args.y, args.title, args.undecorated).run()
+    _App(args.state, args.x, args.y, args.title, args.undecorated, args.fill).run()
 
 
 if __name__ == "__main__":

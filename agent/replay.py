@@ -1,0 +1,442 @@
+"""Replaying a recorded run: the recorded actions as another source for the ``decide`` phase.
+
+A replay runs the ordinary loop (:class:`~agent.loop.Agent`) with a :class:`ReplayDecider`:
+every step is observed, reviewed by the policy, acted and recorded like a model's step, with
+its :class:`~agent.trajectory.ReplayRecord` (which recorded step, the verdict). Before each step
+the screen must settle (:class:`~agent.screen.SettledScreen`: two equal consecutive captures,
+or a timeout), so a replay never outruns the UI. Modes:
+
+* ``exact``: the recorded screen actions, same coordinates;
+* ``scaled``: each recorded point through its recorded frame and monitor onto the live monitor
+  (another resolution, scale or origin) with the one conversion of :mod:`agent.geometry`:
+  :func:`~agent.geometry.to_model` into fractions of the recorded capture, then the loop's
+  :func:`~agent.geometry.to_screen` onto the live one;
+* ``reground``: around every recorded point, the live screen is compared with the recorded
+  screenshot (:func:`~agent.matching.find_patch`, the location cache's validation); a match
+  moves the point to where it is now (``matched``). Where it diverges, a configured model is
+  asked again (``re-grounded``): a script step's target by its description through the
+  grounder, a model step by the run's instruction through the model; with no model the replay
+  stops before acting (``diverged``: the run ends ``failed`` with the report).
+
+Only steps that were carried out are replayed (no error, not interrupted). Secrets typed in the
+recording are placeholders there; their values are given again (the CLI reads them from the
+environment or asks), never taken from the recording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import cast, get_args
+
+from PIL import Image
+
+from actions.executor import Executor
+from actions.policy import Budget, Policy
+from actions.schema import Action, Terminate, TypeText, map_points, points_of
+from agent.decision import Decision, ModelDecider, Situation
+from agent.errors import ConfigurationError
+from agent.geometry import CoordinateSpace, ModelFrame, Point, to_model
+from agent.grounding import Grounder, VLMGrounder, grounder_name
+from agent.loop import Agent
+from agent.matching import PatchMatch, crop_patch, find_patch
+from agent.models.base import Backend
+from agent.screen import CaptureSource, SettledScreen
+from agent.secrets import Secrets
+from agent.step import Session, Step, library_versions
+from agent.styles.base import PastStep, Style
+from agent.trajectory import (
+    MonitorRecord,
+    ReplayMode,
+    ReplayRecord,
+    ReplayVerdict,
+    RunStatus,
+    Source,
+    StepRecord,
+    TargetRecord,
+    Trajectory,
+    TrajectoryMeta,
+    TrajectoryRecorder,
+    load_trajectory,
+    now_iso,
+)
+
+__all__ = ["REPLAY_MODES", "ReplayDecider", "ReplayResult", "replay", "replayable", "secrets_typed"]
+
+REPLAY_MODES: tuple[ReplayMode, ...] = get_args(ReplayMode)
+
+
+def replayable(trajectory: Trajectory) -> list[StepRecord]:
+    """The recorded steps that were carried out: actions executed, every one ok, no error."""
+    return [
+        s
+        for s in trajectory.steps
+        if s.executed
+        and s.error is None
+        and not s.interrupted
+        and s.frame is not None
+        and s.monitor is not None
+        and len(s.results) == len(s.executed)
+        and all(r.ok for r in s.results)
+    ]
+
+
+def secrets_typed(trajectory: Trajectory, steps: list[StepRecord]) -> list[str]:
+    """The names of the recording's secrets that ``steps`` type (as ``{NAME}`` placeholders)."""
+    names = trajectory.meta.settings.get("secrets") or []
+    typed = " ".join(a.text for s in steps for a in s.executed if isinstance(a, TypeText))
+    return [n for n in names if re.search(r"\{" + re.escape(n) + r"\}", typed)]
+
+
+def _capture_pixel(point: Point, step: StepRecord) -> tuple[float, float]:
+    """Where a recorded screen point lay in the recorded capture (its pixels)."""
+    assert step.frame is not None and step.monitor is not None
+    frame = step.frame.frame()
+    capture = ModelFrame.identity(frame.source_width, frame.source_height)
+    return to_model(point, capture, step.monitor.monitor()).xy()
+
+
+def _fraction(point: Point, step: StepRecord) -> Point:
+    """A recorded screen point as fractions of the recorded capture (REL1)."""
+    assert step.frame is not None and step.monitor is not None
+    return to_model(point, step.frame.frame(), step.monitor.monitor(), CoordinateSpace.REL1)
+
+
+def _replace_points(action: Action, points: Iterator[Point]) -> Action:
+    return map_points(action, lambda _: next(points))
+
+
+@dataclass
+class _Comparison:
+    """Where the recorded points of a step are on the live capture, point by point."""
+
+    matches: list[PatchMatch]
+    near: list[tuple[float, float]]
+    """where each point is expected on the live capture (the recorded one, scaled)"""
+
+    def pixel(self, i: int) -> tuple[float, float] | None:
+        m, (x, y) = self.matches[i], self.near[i]
+        if not m.found or m.x is None or m.y is None:
+            return None
+        return x + (m.x - round(x)), y + (m.y - round(y))
+
+
+class ReplayDecider:
+    """Gives the recorded steps, one per call, in the chosen mode. A step that was refused by
+    the loop (``feedback`` set) is given again; after the last one the run ends ``done``.
+
+    ``model``: what re-grounds a diverged step in ``reground`` mode: a backend with ``style``
+    (script targets through its grounding prompt, model steps through the run's instruction),
+    or a grounder (script targets only); None: a diverged step stops the replay.
+    """
+
+    source: Source = "replay"
+
+    def __init__(
+        self,
+        recording: Trajectory,
+        mode: ReplayMode = "exact",
+        *,
+        model: Backend | Grounder | None = None,
+        style: Style | None = None,
+        screen: SettledScreen | None = None,
+    ) -> None:
+        if mode not in REPLAY_MODES:
+            raise ConfigurationError(f"replay mode {mode!r}: choose {', '.join(REPLAY_MODES)}")
+        self.recording = recording
+        self.mode: ReplayMode = mode
+        self.steps = replayable(recording)
+        if not self.steps:
+            raise ConfigurationError(
+                f"{recording.directory}: nothing to replay: none of its {len(recording.steps)} "
+                "steps was carried out"
+            )
+        self.screen = screen
+        self.grounder: Grounder | None = None
+        self.decider: ModelDecider | None = None
+        if style is not None and hasattr(model, "complete"):
+            backend = cast(Backend, model)
+            self.grounder, self.decider = VLMGrounder(backend, style), ModelDecider(backend, style)
+        elif model is not None and hasattr(model, "locate"):
+            self.grounder = cast(Grounder, model)
+        self.model_name = model.model if model is not None else None
+        self.position = -1
+        """index into :attr:`steps` of the step given last"""
+        self.verdicts: dict[str, int] = {}
+
+    def frame_for(self, width: int, height: int) -> ModelFrame:
+        return ModelFrame.identity(width, height)
+
+    def decide(self, situation: Situation) -> Decision:
+        if situation.feedback is None:
+            self.position += 1
+        notes = [self.screen.describe()] if self.screen is not None else []
+        if self.position >= len(self.steps):
+            done = Terminate(status="success", message=f"replayed {len(self.steps)} steps")
+            return Decision([done], situation.frame, "replay", notes=notes)
+        step = self.steps[self.position]
+        if self.mode == "exact":
+            decision = self._exact(step, situation)
+        elif self.mode == "scaled":
+            decision = self._scaled(step, situation)
+        else:
+            decision = self._reground(step, situation)
+        assert decision.replay is not None
+        verdict = decision.replay.verdict
+        self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
+        return replace(decision, notes=[*notes, *decision.notes])
+
+    def _record(
+        self, step: StepRecord, verdict: ReplayVerdict, detail: str, score: float | None = None
+    ) -> ReplayRecord:
+        return ReplayRecord(
+            recording=str(self.recording.directory),
+            step=step.index,
+            mode=self.mode,
+            verdict=verdict,
+            score=score,
+            detail=detail,
+        )
+
+    def _exact(self, step: StepRecord, situation: Situation) -> Decision:
+        record = self._record(step, "replayed", "the recorded screen actions")
+        return Decision(list(step.executed), situation.frame, "replay", replay=record)
+
+    def _scaled(self, step: StepRecord, situation: Situation) -> Decision:
+        assert step.monitor is not None
+        actions = [map_points(a, lambda p: _fraction(p, step)) for a in step.executed]
+        live = situation.screenshot.monitor
+        detail = f"mapped from {step.monitor.monitor().describe()} to {live.describe()}"
+        record = self._record(step, "replayed", detail)
+        return Decision(actions, situation.frame, "replay", replay=record)
+
+    def _compare(self, step: StepRecord, live: Image.Image) -> _Comparison:
+        recorded = self._screenshot(step)
+        matches, near = [], []
+        for action in step.executed:
+            for point in points_of(action):
+                fraction = _fraction(point, step)
+                expected = (fraction.x * live.width, fraction.y * live.height)
+                near.append(expected)
+                if recorded is None:
+                    matches.append(PatchMatch(False, None, None, 0.0, -1.0, "no screenshot"))
+                    continue
+                patch = crop_patch(recorded, *_capture_pixel(point, step))
+                matches.append(find_patch(live, patch, expected))
+        return _Comparison(matches, near)
+
+    def _screenshot(self, step: StepRecord) -> Image.Image | None:
+        if step.screenshot is None:
+            return None
+        path = self.recording.screenshot_path(step)
+        try:
+            with Image.open(path) as opened:
+                return opened.convert("RGB")
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read the recorded screenshot {path}: {exc}") from exc
+
+    def _reground(self, step: StepRecord, situation: Situation) -> Decision:
+        live = situation.screenshot.image
+        compared = self._compare(step, live)
+        pixels = [compared.pixel(i) for i in range(len(compared.matches))]
+        scores = [m.score for m in compared.matches]
+        low = min(scores) if scores else None
+        targets = [t for t in step.targets if t.pixel is not None]
+        if not pixels:
+            record = self._record(step, "replayed", "nothing to compare: the step has no point")
+            return Decision(list(step.executed), situation.frame, "replay", replay=record)
+        if all(p is not None for p in pixels):
+            found = iter(Point(x=p[0], y=p[1], space=CoordinateSpace.RESIZED) for p in pixels if p)
+            actions = [_replace_points(a, found) for a in step.executed]
+            detail = f"{len(pixels)} point(s) found where recorded (lowest score {low:.2f})"
+            kept = [t.model_copy(update={"located_by": "replay", "score": low}) for t in targets]
+            record = self._record(step, "matched", detail, low)
+            return Decision(actions, situation.frame, "replay", replay=record, targets=kept)
+        missing = [
+            f"({x:g}, {y:g}): {m.reason}"
+            for m, (x, y), p in zip(compared.matches, compared.near, pixels, strict=True)
+            if p is None
+        ]
+        why = "the live screen differs around " + "; ".join(missing)
+        script = len(targets) == len(pixels) and all(t.description for t in targets)
+        if script and self.grounder is not None:
+            return self._locate_again(step, situation, pixels, targets, why, low)
+        if not script and self.decider is not None:
+            return self._decide_again(step, situation, why, low)
+        if self.grounder is None:
+            hint = "give a model (--model or --base-url) to re-ground it"
+        else:
+            hint = f"{grounder_name(self.grounder)} cannot re-decide a model's step: give a model"
+        report = f"diverged at recorded step {step.index}: {why}; {hint}"
+        record = self._record(step, "diverged", why, low)
+        stop = Terminate(status="failure", message=report)
+        return Decision([stop], situation.frame, "replay", replay=record)
+
+    def _locate_again(
+        self,
+        step: StepRecord,
+        situation: Situation,
+        pixels: list[tuple[float, float] | None],
+        targets: list[TargetRecord],
+        why: str,
+        low: float | None,
+    ) -> Decision:
+        assert self.grounder is not None
+        image = situation.screenshot.image
+        points, records, calls, raw = [], [], 0, []
+        for pixel, target in zip(pixels, targets, strict=True):
+            if pixel is None:
+                assert target.description is not None
+                located = self.grounder.locate(image, target.description)
+                calls += located.model_calls
+                raw.append(located.raw_output)
+                x, y = located.pixel()
+                pixel = (float(x), float(y))
+                target = target.model_copy(
+                    update={
+                        "located_by": grounder_name(self.grounder),
+                        "pixel": pixel,
+                        "box": located.box_pixels(clamp=True),
+                        "score": None,
+                    }
+                )
+            else:
+                target = target.model_copy(update={"located_by": "replay"})
+            points.append(Point(x=pixel[0], y=pixel[1], space=CoordinateSpace.RESIZED))
+            records.append(target)
+        found = iter(points)
+        actions = [_replace_points(a, found) for a in step.executed]
+        names = ", ".join(repr(t.description) for t in targets)
+        record = self._record(step, "re-grounded", f"{why}; located {names} again", low)
+        return Decision(
+            actions,
+            situation.frame,
+            "replay",
+            raw_output="\n".join(r for r in raw if r),
+            model_calls=calls,
+            replay=record,
+            targets=records,
+        )
+
+    def _decide_again(
+        self, step: StepRecord, situation: Situation, why: str, low: float | None
+    ) -> Decision:
+        assert self.decider is not None
+        shot = situation.screenshot
+        frame = self.decider.frame_for(shot.image.width, shot.image.height)
+        past = [PastStep(tuple(s.parsed), None, s.raw_output) for s in self.steps[: self.position]]
+        asked = Situation(
+            situation.index, self.recording.meta.instruction, shot, frame, past, situation.feedback
+        )
+        decision = self.decider.decide(asked)
+        record = self._record(step, "re-grounded", f"{why}; the model decided the step again", low)
+        return replace(decision, replay=record)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    status: RunStatus
+    message: str | None
+    steps: int
+    trajectory: Path | None
+    verdicts: dict[str, int] = field(default_factory=dict)
+    """how many recorded steps got each verdict"""
+    history: list[Step] = field(default_factory=list, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+def replay(
+    recording: Path | str | Trajectory,
+    *,
+    screen: CaptureSource,
+    executor: Executor,
+    mode: ReplayMode = "exact",
+    out: Path | str | None = None,
+    model: Backend | Grounder | None = None,
+    style: Style | None = None,
+    secrets: Secrets | Mapping[str, str] | None = None,
+    settle_timeout_s: float = 5.0,
+    settle_poll_s: float = 0.05,
+    policy: Policy | None = None,
+    budget: Budget | None = None,
+    max_retries: int = 1,
+    stop_file: Path | str | None = None,
+    progress: Callable[[Step], None] | None = None,
+) -> ReplayResult:
+    """Replay ``recording`` (a trajectory directory) on ``screen``; record it into ``out``.
+
+    ``secrets``: values of the secrets the recording types, by name (a missing one is a
+    ConfigurationError before anything runs). ``max_retries``: refused steps given again (a
+    model's unusable answer while re-grounding). Returns the status: ``done`` when every step
+    was replayed, ``failed`` when one diverged (nothing of it acted) or was refused.
+    """
+    trajectory = recording if isinstance(recording, Trajectory) else load_trajectory(recording)
+    settled = SettledScreen(screen, settle_timeout_s, settle_poll_s)
+    decider = ReplayDecider(trajectory, mode, model=model, style=style, screen=settled)
+    given = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+    missing = [n for n in secrets_typed(trajectory, decider.steps) if n not in given.names]
+    if missing:
+        raise ConfigurationError(
+            f"the recording types the secret(s) {', '.join(missing)}: give their values (the "
+            "command line reads the environment variables of the same names)"
+        )
+    agent = Agent(
+        model,
+        style,
+        executor,
+        settled,
+        max_steps=len(decider.steps) * (1 + max_retries) + 1,
+        max_retries=max_retries,
+        policy=policy,
+        budget=budget,
+        loop_limit=0,  # a recording may repeat a step on purpose; it is bounded anyway
+        secrets=given,
+        stop_file=stop_file,
+        decider=decider,
+    )
+    meta = TrajectoryMeta(
+        instruction=trajectory.meta.instruction,
+        model=decider.model_name or "none",
+        backend="replay",
+        style=trajectory.meta.style,
+        min_pixels=trajectory.meta.min_pixels,
+        max_pixels=trajectory.meta.max_pixels,
+        monitor=MonitorRecord.of(screen.monitor),
+        settings={
+            "replay_of": str(trajectory.directory),
+            "mode": mode,
+            "settle_timeout_s": settle_timeout_s,
+            "settle_poll_s": settle_poll_s,
+            "secrets": given.names,
+        },
+        versions=library_versions(),
+        started_at=now_iso(),
+    )
+    recorder = TrajectoryRecorder(Path(out), meta, secrets=given) if out is not None else None
+    session = Session(recorder)
+    history: list[Step] = []
+    status: RunStatus = "error"
+    message: str | None = "the replay ended unexpectedly"
+    steps = agent.steps(f"replay of {trajectory.directory}", session=session)
+    try:
+        for step in steps:
+            history.append(step)
+            if progress is not None:
+                progress(step)
+            if step.status is not None:
+                status, message = step.status, step.message
+    except KeyboardInterrupt:
+        status, message = "aborted", "interrupted (Ctrl-C)"
+        raise
+    finally:
+        steps.close()
+        session.close(status, message)
+    return ReplayResult(
+        status, message, len(history), recorder.directory if recorder else None,
+        dict(decider.verdicts), history,
+    )  # fmt: skip
