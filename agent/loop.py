@@ -274,7 +274,7 @@ class Agent:
         if run.session.recorder is not None:
             state.screenshot = run.session.recorder.screenshot(state.index, shot.image)
             shot.image.info["screenshot"] = state.screenshot.name  # prompts name it by file
-        if run.last_image is not None:
+        if run.last_image is not None and self.loop_limit > 0:
             state.unchanged = background.submit(same_screen, run.last_image, shot.image)
         run.last_image = shot.image
 

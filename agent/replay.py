@@ -25,8 +25,12 @@ environment or asks), never taken from the recording.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast, get_args
@@ -165,6 +169,8 @@ class ReplayDecider:
         self.position = -1
         """index into :attr:`steps` of the step given last"""
         self.verdicts: dict[str, int] = {}
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-screenshots")
+        self._loading: dict[int, Future[Image.Image | None]] = {}
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         return ModelFrame.identity(width, height)
@@ -177,6 +183,7 @@ class ReplayDecider:
             done = Terminate(status="success", message=f"replayed {len(self.steps)} steps")
             return Decision([done], situation.frame, "replay", notes=notes)
         step = self.steps[self.position]
+        start = time.perf_counter()
         if self.mode == "exact":
             decision = self._exact(step, situation)
         elif self.mode == "scaled":
@@ -186,7 +193,8 @@ class ReplayDecider:
         assert decision.replay is not None
         verdict = decision.replay.verdict
         self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
-        return replace(decision, notes=[*notes, *decision.notes])
+        timings = {**decision.timings, "replay": time.perf_counter() - start}
+        return replace(decision, notes=[*notes, *decision.notes], timings=timings)
 
     def _record(
         self, step: StepRecord, verdict: ReplayVerdict, detail: str, score: float | None = None
@@ -213,7 +221,7 @@ class ReplayDecider:
         return Decision(actions, situation.frame, "replay", replay=record)
 
     def _compare(self, step: StepRecord, live: Image.Image) -> _Comparison:
-        recorded = self._screenshot(step)
+        recorded = self._screenshot(self.position)
         matches, near = [], []
         for action in step.executed:
             for point in points_of(action):
@@ -227,15 +235,33 @@ class ReplayDecider:
                 matches.append(find_patch(live, patch, expected))
         return _Comparison(matches, near)
 
-    def _screenshot(self, step: StepRecord) -> Image.Image | None:
+    def _screenshot(self, position: int) -> Image.Image | None:
+        """The recorded screenshot of ``steps[position]``; the next one starts loading in the
+        background meanwhile (it is decoded while this step acts)."""
+        pending = self._loading.pop(position, None)
+        if position + 1 < len(self.steps):
+            self._loading[position + 1] = self._loader.submit(self._load, self.steps[position + 1])
+        return pending.result() if pending is not None else self._load(self.steps[position])
+
+    def _load(self, step: StepRecord) -> Image.Image | None:
         if step.screenshot is None:
             return None
         path = self.recording.screenshot_path(step)
         try:
-            with Image.open(path) as opened:
+            data = path.read_bytes()
+            if (
+                step.screenshot_sha256
+                and hashlib.sha256(data).hexdigest() != step.screenshot_sha256
+            ):
+                raise ConfigurationError(f"{path} is not the recorded screenshot (sha256 differs)")
+            with Image.open(io.BytesIO(data)) as opened:
                 return opened.convert("RGB")
         except OSError as exc:
             raise ConfigurationError(f"cannot read the recorded screenshot {path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Stop loading screenshots in the background."""
+        self._loader.shutdown(wait=True, cancel_futures=True)
 
     def _reground(self, step: StepRecord, situation: Situation) -> Decision:
         live = situation.screenshot.image
@@ -361,7 +387,7 @@ def replay(
     style: Style | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
     settle_timeout_s: float = 5.0,
-    settle_poll_s: float = 0.05,
+    settle_poll_s: float = 0.01,
     policy: Policy | None = None,
     budget: Budget | None = None,
     max_retries: int = 1,
@@ -435,6 +461,7 @@ def replay(
         raise
     finally:
         steps.close()
+        decider.close()
         session.close(status, message)
     return ReplayResult(
         status, message, len(history), recorder.directory if recorder else None,

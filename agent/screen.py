@@ -10,8 +10,9 @@ a screen to stop changing before it hands a capture over (what a replay acts on)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from PIL import Image
 
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 MonitorChoice = int | Literal["primary"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,14 @@ class Screen:
             self.capture()
         return self._monitor_at(self._index, self._scale or 1.0)
 
+    def grab_raw(self) -> bytes:
+        """The monitor's pixels exactly as captured (BGRA), without building an image: cheap
+        enough to poll (what :class:`SettledScreen` compares)."""
+        try:
+            return bytes(self._sct.grab(self._infos[self._index]).raw)
+        except Exception as exc:  # noqa: BLE001 - as in capture()
+            raise CaptureError(f"cannot capture monitor {self._index}: {exc}") from exc
+
     def _grab(self, info: dict[str, Any]) -> Image.Image:
         """The monitor's pixels as the platform captures them (physical pixels)."""
         shot = self._sct.grab(info)
@@ -209,12 +219,14 @@ class Screen:
 
 
 class SettledScreen:
-    """A capture source that waits until the screen has settled: it captures every ``poll_s``
-    seconds until two consecutive captures show the same screen (:func:`same_screen`: a caret
-    blinking does not count) or ``timeout_s`` has passed, and returns the last capture.
+    """A capture source that waits until the screen has settled: it looks every ``poll_s``
+    seconds until two consecutive looks show the same screen or ``timeout_s`` has passed, and
+    returns a capture of it. A :class:`Screen` is compared by its raw pixels (no image is built
+    until it settled: exactly equal, so a caret that blinks between two looks takes one look
+    more); any other source by its captures (:func:`same_screen`: a caret does not count).
     ``waited_s`` and ``settled`` tell how the last capture went."""
 
-    def __init__(self, screen: CaptureSource, timeout_s: float = 5.0, poll_s: float = 0.05):
+    def __init__(self, screen: CaptureSource, timeout_s: float = 5.0, poll_s: float = 0.01):
         if timeout_s < 0 or poll_s < 0:
             raise ConfigurationError("the settle timeout and poll interval must be >= 0")
         self.screen = screen
@@ -229,17 +241,31 @@ class SettledScreen:
 
     def capture(self) -> Screenshot:
         start = time.monotonic()
-        last = self.screen.capture()
-        self.settled = False
+        grab_raw = getattr(self.screen, "grab_raw", None)
+        if callable(grab_raw):
+            self.settled = self._wait(start, grab_raw, lambda a, b: a == b)
+            shot = self.screen.capture()
+        else:
+            looks: list[Screenshot] = []
+
+            def look() -> Image.Image:
+                looks.append(self.screen.capture())
+                return looks[-1].image
+
+            self.settled = self._wait(start, look, same_screen)
+            shot = looks[-1]
+        self.waited_s = time.monotonic() - start
+        return shot
+
+    def _wait(self, start: float, look: Callable[[], T], same: Callable[[T, T], bool]) -> bool:
+        last = look()
         while time.monotonic() - start < self.timeout_s:
             time.sleep(self.poll_s)
-            shot = self.screen.capture()
-            if same_screen(last.image, shot.image):
-                self.settled, last = True, shot
-                break
-            last = shot
-        self.waited_s = time.monotonic() - start
-        return last
+            now = look()
+            if same(last, now):
+                return True
+            last = now
+        return False
 
     def describe(self) -> str:
         """How the last capture went, in words (for the step's record)."""

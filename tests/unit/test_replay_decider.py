@@ -12,11 +12,11 @@ from PIL import Image, ImageDraw
 from actions.executor import DryRunExecutor
 from actions.schema import Click, Drag, Terminate, TypeText
 from agent.errors import ConfigurationError
-from agent.geometry import CoordinateSpace, ModelFrame, Point, to_model, to_screen
+from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model, to_screen
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
 from agent.replay import replay
-from agent.screen import ImageScreen
+from agent.screen import ImageScreen, Screenshot, SettledScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import load_trajectory
 
@@ -183,3 +183,38 @@ def test_reground_matches_diverges_without_a_model_and_asks_a_model(tmp_path: Pa
     step = load_trajectory(tmp_path / "reground").steps[0]
     assert step.source == "model" and step.raw_output == answer
     assert step.replay is not None and step.replay.verdict == "re-grounded"
+
+
+class Flicker:
+    """A screen that changes on each of its first ``changes`` captures, then stays."""
+
+    def __init__(self, changes: int) -> None:
+        self.changes, self.captures = changes, 0
+        self.inner = ImageScreen(picture(320, 180))
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.inner.monitor
+
+    def capture(self) -> Screenshot:
+        self.captures += 1
+        shot = self.inner.capture()
+        if self.captures <= self.changes:
+            ImageDraw.Draw(shot.image).rectangle(
+                (0, 0, 40, 40), fill=(40 + 200 * (self.captures % 2), 0, 0)
+            )
+        return shot
+
+
+def test_a_settled_screen_waits_for_two_equal_captures_or_its_timeout() -> None:
+    flicker = Flicker(changes=3)
+    settled = SettledScreen(flicker, timeout_s=5, poll_s=0)
+    shot = settled.capture()
+    assert settled.settled and flicker.captures == 5  # 1, 2, 3 differ; 4 == 5
+    assert shot.image.getpixel((10, 10)) == picture(320, 180).getpixel((10, 10))
+    assert "settled" in settled.describe()
+
+    busy = SettledScreen(Flicker(changes=10**6), timeout_s=0.05, poll_s=0.001)
+    busy.capture()
+    assert not busy.settled and busy.waited_s >= 0.05
+    assert "still changing" in busy.describe()
