@@ -9,6 +9,7 @@ configuration, 3 out of steps or budget, 4 an error of the run (capture, backend
 through the grounder (``--backend ocr`` needs no model) and the location cache, its checks; the
 exit code is 0 only if every check passed.
 ``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
+``gui-agent view RUN_DIR [--open]`` writes the run's static HTML viewer, ``RUN_DIR/index.html``.
 ``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
 model (:mod:`agent.replay`), recorded like a run; the exit code is the replay's status (1 when it
 diverged: nothing of the diverging step was done).
@@ -191,6 +192,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
     rep.add_argument("--max-retries", type=int, default=1, help="bad re-grounding answers retried")
     _model_options(rep)
+    view = commands.add_parser("view", help="write a recorded run's HTML viewer")
+    view.add_argument("recording", type=Path, help="the run's trajectory directory")
+    view.add_argument("--open", action="store_true", help="open it in the web browser")
     ground = commands.add_parser("ground", help="locate one element in an image")
     ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
     ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
@@ -482,7 +486,19 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_CODES[result.status]
 
 
-_COMMANDS = {"run": _run, "ground": _ground, "replay": _replay}
+def _view(args: argparse.Namespace) -> int:
+    from agent.viewer import write_viewer
+
+    page = write_viewer(args.recording)
+    print(page)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())
+    return 0
+
+
+_COMMANDS = {"run": _run, "ground": _ground, "replay": _replay, "view": _view}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
