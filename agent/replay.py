@@ -168,9 +168,17 @@ class ReplayDecider:
         self.model_name = model.model if model is not None else None
         self.position = -1
         """index into :attr:`steps` of the step given last"""
-        self.verdicts: dict[str, int] = {}
+        self._verdicts: dict[int, ReplayVerdict] = {}
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-screenshots")
         self._loading: dict[int, Future[Image.Image | None]] = {}
+
+    @property
+    def verdicts(self) -> dict[str, int]:
+        """How many recorded steps got each verdict so far."""
+        counts: dict[str, int] = {}
+        for verdict in self._verdicts.values():
+            counts[verdict] = counts.get(verdict, 0) + 1
+        return counts
 
     def frame_for(self, width: int, height: int) -> ModelFrame:
         return ModelFrame.identity(width, height)
@@ -191,8 +199,7 @@ class ReplayDecider:
         else:
             decision = self._reground(step, situation)
         assert decision.replay is not None
-        verdict = decision.replay.verdict
-        self.verdicts[verdict] = self.verdicts.get(verdict, 0) + 1
+        self._verdicts[self.position] = decision.replay.verdict  # a retried step: its last one
         timings = {**decision.timings, "replay": time.perf_counter() - start}
         return replace(decision, notes=[*notes, *decision.notes], timings=timings)
 

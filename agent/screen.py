@@ -169,11 +169,12 @@ class Screen:
             self.capture()
         return self._monitor_at(self._index, self._scale or 1.0)
 
-    def grab_raw(self) -> bytes:
+    def grab_raw(self) -> bytearray:
         """The monitor's pixels exactly as captured (BGRA), without building an image: cheap
         enough to poll (what :class:`SettledScreen` compares)."""
         try:
-            return bytes(self._sct.grab(self._infos[self._index]).raw)
+            raw: bytearray = self._sct.grab(self._infos[self._index]).raw
+            return raw
         except Exception as exc:  # noqa: BLE001 - as in capture()
             raise CaptureError(f"cannot capture monitor {self._index}: {exc}") from exc
 

@@ -1,12 +1,13 @@
 """A model-driven run vs its replay without the model, side by side in one run.
 
-On a private Xvfb (1920x1080) with the real Tk test app, real mss and real pyautogui (settle
-0.05 s after each action, the same for both), the tiny random Qwen2.5-VL drives a ``--steps``
-step run through the real transformers path (chat template, processor, ``generate()`` forced to
-the app's widgets: clicks on the field, OK and Cancel, typing, then ``terminate``). The recorded
-run is then replayed on a fresh app with no model, ``exact`` and ``reground`` (each point first
-checked against the recorded screenshot), each step waiting for the screen to settle (two equal
-captures 0.05 s apart). Every run records its trajectory.
+On a private Xvfb (1920x1080) with the real Tk test app, real mss and real pyautogui, the tiny
+random Qwen2.5-VL drives a ``--steps`` step run through the real transformers path (chat
+template, processor, ``generate()`` forced to the app's widgets: clicks on the field, OK and
+Cancel, typing, then ``terminate``), pausing 0.05 s after each action. The recorded run is then
+replayed on a fresh app with no model, ``exact`` and ``reground`` (each point first checked
+against the recorded screenshot), each step waiting for the screen to settle (two equal looks
+10 ms apart) instead of a fixed pause (``gui-agent replay``'s default), and once more ``exact``
+with the model run's 0.05 s pause as well. Every run records its trajectory.
 
 Prints the median and p95 step and the whole run for each, and the ratios. The tiny model is
 about a hundred times smaller than the smallest real Qwen2.5-VL, so against a real model the
@@ -46,7 +47,7 @@ SIZE = (1920, 1080)
 
 
 def call(args: dict[str, object]) -> str:
-    return f'<tool_call>\n{json.dumps({"name": "computer_use", "arguments": args})}\n</tool_call>'
+    return f"<tool_call>\n{json.dumps({'name': 'computer_use', 'arguments': args})}\n</tool_call>"
 
 
 def answers(app: TkApp, frame: object, steps: int) -> list[str]:
@@ -94,53 +95,55 @@ def main() -> None:
         with (
             Screen(display=display.name) as screen,
             PyAutoGUIExecutor(settle_s=0.05, display=display.name) as executor,
-            PyAutoGUIExecutor(settle_s=args.replay_settle, display=display.name) as replayer,
         ):
             app = TkApp.launch(display.env, work / "warm.json", x=200, y=150)
             warm = ScriptedTinyBackend(model, checkpoint, answers(app, frame, 3))
             Agent(warm, style, executor, screen, out=work / "warm").run("warm up")
             app.close()
 
-            app = TkApp.launch(display.env, work / "model.json", x=200, y=150)
-            tiny = ScriptedTinyBackend(model, checkpoint, answers(app, frame, args.steps))
-            start = time.perf_counter()
-            result = Agent(tiny, style, executor, screen, out=work / "model").run("fill it in")
-            model_s = time.perf_counter() - start
-            assert result.ok, result.message
-            app.close()
-
-            runs = {"model-driven run": (model_s, step_walls(work / "model"))}
-            for mode in ("exact", "reground"):
-                app = TkApp.launch(display.env, work / f"{mode}.json", x=200, y=150)
-                start = time.perf_counter()
-                replayed = replay(
-                    work / "model", screen=screen, executor=replayer, mode=mode,
-                    out=work / mode,
-                )  # fmt: skip
-                seconds = time.perf_counter() - start
-                assert replayed.ok and tiny.calls == args.steps, replayed.message
-                assert app.state()["clicks"] == result_clicks(work / "model.json")
+            runs: dict[str, tuple[float, list[float]]] = {}
+            for pause in (0.3, 0.05):  # gui-agent run's default pause, and a short one
+                app = TkApp.launch(display.env, work / "model.json", x=200, y=150)
+                tiny = ScriptedTinyBackend(model, checkpoint, answers(app, frame, args.steps))
+                out = work / f"model-{pause:g}"
+                with PyAutoGUIExecutor(settle_s=pause, display=display.name) as acting:
+                    start = time.perf_counter()
+                    result = Agent(tiny, style, acting, screen, out=out).run("fill it in")
+                    seconds = time.perf_counter() - start
+                assert result.ok and tiny.calls == args.steps, result.message
                 app.close()
-                runs[f"replay {mode}"] = (seconds, step_walls(work / mode))
+                runs[f"model-driven run, pause {pause:g} s"] = (seconds, step_walls(out))
+            recorded = work / "model-0.05"
+            clicks = json.loads((work / "model.json").read_text())["clicks"]
+            for mode, pause in (("exact", args.replay_settle), ("reground", args.replay_settle),
+                                ("exact", 0.05)):  # fmt: skip
+                app = TkApp.launch(display.env, work / "replay.json", x=200, y=150)
+                out = work / f"replay-{mode}-{pause:g}"
+                with PyAutoGUIExecutor(settle_s=pause, display=display.name) as acting:
+                    start = time.perf_counter()
+                    replayed = replay(recorded, screen=screen, executor=acting, mode=mode, out=out)
+                    seconds = time.perf_counter() - start
+                assert replayed.ok, replayed.message
+                assert app.state()["clicks"] == clicks, "the replay did not do what the run did"
+                app.close()
+                runs[f"replay {mode}, pause {pause:g} s"] = (seconds, step_walls(out))
     finally:
         display.stop()
     print(f"{SIZE[0]}x{SIZE[1]} Xvfb, model frame {frame.width}x{frame.height}, "
           f"{args.steps} steps; trajectories in {work}")  # fmt: skip
+    print("pause: the executor's wait after each action; every replay step also waits for two "
+          "equal looks at the screen")  # fmt: skip
     for name, (_, walls) in runs.items():
-        print(show(f"{name}: step", walls))
-    model_total, model_steps = runs["model-driven run"]
-    for mode in ("exact", "reground"):
-        total, walls = runs[f"replay {mode}"]
-        print(
-            f"ratio model / replay {mode}: median step "
-            f"{statistics.median(model_steps) / statistics.median(walls):.1f}x, "
-            f"whole run {model_total / total:.1f}x"
-        )
-
-
-def result_clicks(state_file: Path) -> dict[str, int]:
-    clicks: dict[str, int] = json.loads(state_file.read_text())["clicks"]
-    return clicks
+        print(show(name, walls))
+    for model_name in [n for n in runs if n.startswith("model")]:
+        model_total, model_steps = runs[model_name]
+        for name, (total, walls) in runs.items():
+            if name.startswith("replay"):
+                print(
+                    f"ratio {model_name} / {name}: median step "
+                    f"{statistics.median(model_steps) / statistics.median(walls):.1f}x, "
+                    f"whole run {model_total / total:.1f}x"
+                )
 
 
 if __name__ == "__main__":
