@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
         Terminated,
         WaitTimeout,
     )
+    from agent.export import ExportReport, export_runs
     from agent.geometry import (
         CoordinateSpace,
         ModelFrame,
@@ -79,10 +80,12 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
     from agent.models.scripted import (
         ScriptedBackend,
     )
+    from agent.replay import ReplayResult, replay
     from agent.screen import (
         ImageScreen,
         Screen,
         Screenshot,
+        SettledScreen,
         detect_scale,
     )
     from agent.secrets import (
@@ -126,6 +129,7 @@ if TYPE_CHECKING:  # the lazy exports, typed for checkers and editors
         TrajectoryMeta,
         load_trajectory,
     )
+    from agent.viewer import write_viewer
 
 # Exports load on first use (PEP 562): ``import agent`` stays light, and ``actions`` (which
 # needs agent.geometry and agent.errors) can import without a cycle through agent.loop.
@@ -143,6 +147,7 @@ _EXPORTS = {
     "Decision": "agent.decision",
     "Desktop": "agent.desktop",
     "ExecutionError": "agent.errors",
+    "ExportReport": "agent.export",
     "FrameMismatch": "agent.errors",
     "Grounder": "agent.grounding",
     "GroundingResult": "agent.grounding",
@@ -166,6 +171,7 @@ _EXPORTS = {
     "Qwen3VLComputerUse": "agent.styles.qwen3vl",
     "RecordingError": "agent.errors",
     "Refused": "agent.errors",
+    "ReplayResult": "agent.replay",
     "RunError": "agent.errors",
     "RunResult": "agent.step",
     "STYLE_NAMES": "agent.styles.registry",
@@ -175,6 +181,7 @@ _EXPORTS = {
     "ScriptedBackend": "agent.models.scripted",
     "Secrets": "agent.secrets",
     "Session": "agent.step",
+    "SettledScreen": "agent.screen",
     "Situation": "agent.decision",
     "Step": "agent.step",
     "StepRecord": "agent.trajectory",
@@ -189,15 +196,18 @@ _EXPORTS = {
     "WaitTimeout": "agent.errors",
     "annotate": "agent.grounding",
     "detect_scale": "agent.screen",
+    "export_runs": "agent.export",
     "ground": "agent.grounding",
     "load_task": "agent.tasks",
     "load_trajectory": "agent.trajectory",
     "make_style": "agent.styles.registry",
+    "replay": "agent.replay",
     "run_task": "agent.task_runner",
     "same_screen": "agent.matching",
     "smart_resize": "agent.geometry",
     "to_model": "agent.geometry",
     "to_screen": "agent.geometry",
+    "write_viewer": "agent.viewer",
 }
 
 __all__ = [
@@ -214,6 +224,7 @@ __all__ = [
     "Decision",
     "Desktop",
     "ExecutionError",
+    "ExportReport",
     "FrameMismatch",
     "Grounder",
     "GroundingResult",
@@ -237,6 +248,7 @@ __all__ = [
     "Qwen3VLComputerUse",
     "RecordingError",
     "Refused",
+    "ReplayResult",
     "RunError",
     "RunResult",
     "STYLE_NAMES",
@@ -246,6 +258,7 @@ __all__ = [
     "ScriptedBackend",
     "Secrets",
     "Session",
+    "SettledScreen",
     "Situation",
     "Step",
     "StepRecord",
@@ -260,15 +273,18 @@ __all__ = [
     "WaitTimeout",
     "annotate",
     "detect_scale",
+    "export_runs",
     "ground",
     "load_task",
     "load_trajectory",
     "make_style",
+    "replay",
     "run_task",
     "same_screen",
     "smart_resize",
     "to_model",
     "to_screen",
+    "write_viewer",
 ]
 
 

@@ -9,6 +9,10 @@ configuration, 3 out of steps or budget, 4 an error of the run (capture, backend
 through the grounder (``--backend ocr`` needs no model) and the location cache, its checks; the
 exit code is 0 only if every check passed.
 ``gui-agent ground IMAGE INSTRUCTION`` prints where an element is and draws it.
+``gui-agent export RUN_DIR... --format swift|messages --out FILE.jsonl [--all]`` writes the
+successful runs' steps as fine-tuning rows (:mod:`agent.export`); exit code 1 if none was written.
+``gui-agent demo`` runs a bundled task on a private virtual display (:mod:`agent.demo`) with
+the offline OCR grounder, or a model if one is given and usable, and writes its HTML report.
 ``gui-agent view RUN_DIR [--open]`` writes the run's static HTML viewer, ``RUN_DIR/index.html``.
 ``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
 model (:mod:`agent.replay`), recorded like a run; the exit code is the replay's status (1 when it
@@ -182,7 +186,13 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--monitor", type=_monitor, default="primary", help="N (mss index) or primary")
     rep.add_argument("--scale", type=_positive_float, help="physical px per unit (else measured)")
     rep.add_argument("--dry-run", action="store_true", help="decide but do not act")
-    rep.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
+    rep.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after each action (the replay waits for the screen to settle "
+        "before each step anyway)",
+    )
     rep.add_argument(
         "--settle-timeout",
         type=float,
@@ -192,9 +202,26 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
     rep.add_argument("--max-retries", type=int, default=1, help="bad re-grounding answers retried")
     _model_options(rep)
+    demo = commands.add_parser(
+        "demo", help="run a bundled task on a private virtual display (no model needed)"
+    )
+    demo.add_argument("--task", default="save-preferences", help="a task file in tasks/")
+    demo.add_argument("--out", type=Path, default=None, help="trajectory directory")
+    demo.add_argument("--open", action="store_true", help="open the report in the web browser")
+    _model_options(demo)
     view = commands.add_parser("view", help="write a recorded run's HTML viewer")
     view.add_argument("recording", type=Path, help="the run's trajectory directory")
     view.add_argument("--open", action="store_true", help="open it in the web browser")
+    export = commands.add_parser("export", help="turn recorded runs into fine-tuning data")
+    export.add_argument("recordings", nargs="+", type=Path, help="trajectory directories")
+    export.add_argument(
+        "--format",
+        choices=["swift", "messages"],
+        default="swift",
+        help="swift: ms-swift's custom dataset rows; messages: OpenAI-style chat rows",
+    )
+    export.add_argument("--out", type=Path, required=True, help="the JSONL file to write")
+    export.add_argument("--all", action="store_true", help="runs that did not succeed too")
     ground = commands.add_parser("ground", help="locate one element in an image")
     ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
     ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
@@ -486,6 +513,58 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_CODES[result.status]
 
 
+def _demo_model(args: argparse.Namespace, style: Style) -> Backend | None:
+    """The model the demo runs with, or None (the OCR grounder) with the reason in one line."""
+    fallback = "running the demo with the offline OCR grounder"
+    if args.backend == "ocr":
+        return None
+    if not (args.model or args.base_url):
+        print(
+            f"no model given: {fallback} (--model Qwen/Qwen2.5-VL-3B-Instruct on a GPU, or "
+            "--backend openai --base-url URL --api-model NAME, for the VLM)",
+            file=sys.stderr,
+        )
+        return None
+    if args.backend == "transformers" and args.device == "auto":
+        try:
+            import torch
+
+            gpu = bool(torch.cuda.is_available())
+        except ImportError:
+            gpu = False
+        if not gpu:
+            print(f"no GPU (or torch) here: {fallback} (--device cpu forces it)", file=sys.stderr)
+            return None
+    try:
+        return _backend(args, style)
+    except Exception as exc:  # noqa: BLE001 - offline, no weights, no extra: say why, go on
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        print(f"cannot use {args.model or args.base_url}: {reason}; {fallback}", file=sys.stderr)
+        return None
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    style = make_style(args.style)
+    model = _demo_model(args, style)
+    out = args.out or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
+    result = run_demo(
+        out,
+        model=model,
+        style=style if model is not None else None,
+        task=args.task,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(f"{result.status}: {result.message} (grounder {result.grounder})", flush=True)
+    print(f"report: {result.report}", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(result.report.resolve().as_uri())
+    return EXIT_CODES[result.status]
+
+
 def _view(args: argparse.Namespace) -> int:
     from agent.viewer import write_viewer
 
@@ -498,7 +577,23 @@ def _view(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": _run, "ground": _ground, "replay": _replay, "view": _view}
+def _export(args: argparse.Namespace) -> int:
+    from agent.export import export_runs
+
+    report = export_runs(args.recordings, args.format, args.out, include_all=args.all)
+    for line in report.lines():
+        print(line)
+    return 0 if report.rows else 1
+
+
+_COMMANDS = {
+    "run": _run,
+    "ground": _ground,
+    "replay": _replay,
+    "view": _view,
+    "export": _export,
+    "demo": _demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

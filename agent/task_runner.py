@@ -104,9 +104,12 @@ def run_task(
     variables: Mapping[str, str] | None = None,
     screen: CaptureSource | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    app_env: Mapping[str, str] | None = None,
 ) -> TaskResult:
     """Run ``task``: launch, steps, checks. ``desktop_factory(out)`` makes the Desktop (the
-    CLI passes grounder, cache and safety options). ``variables`` override the file's."""
+    CLI passes grounder, cache and safety options). ``variables`` override the file's.
+    ``app_env``: the environment the task's app is launched with (default: this process's;
+    a private display passes its ``DISPLAY``)."""
     desktop = desktop_factory(out)
     values = {
         **{k: v for k, v in task.vars.items()},
@@ -129,7 +132,7 @@ def run_task(
     message = "every check passed"
     try:
         if task.launch is not None:
-            app = _launch(task.launch, subst, desktop, screen or desktop.screen, progress)
+            app = _launch(task.launch, subst, desktop, screen or desktop.screen, progress, app_env)
         if task.instruction:
             progress(f"act: {task.instruction}")
             desktop.act(subst(task.instruction), task.max_steps)
@@ -192,12 +195,18 @@ def _launch(
     desktop: Desktop,
     screen: CaptureSource,
     progress: Callable[[str], None],
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     command = [subst(part, reveal=True) for part in launch.command]
     progress(f"launch: {desktop.secrets.redact(' '.join(command))}")
     before = screen.capture().image
     try:
-        app = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        app = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+        )
     except OSError as exc:
         raise ConfigurationError(f"cannot launch {command[0]}: {exc.strerror or exc}") from exc
     deadline = time.monotonic() + launch.timeout_s

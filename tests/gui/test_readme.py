@@ -37,13 +37,13 @@ def test_ci_runs_the_readme_test_command() -> None:
         else:
             assert step.replace("sudo ", "$SUDO ") in ci, step
     assert "torch==2.13.0" in test and "pytest" in steps[-1]
-    assert "gui-agent run" in install
+    assert install.strip().endswith("&& gui-agent demo") and "torch" not in install
 
 
 @pytest.mark.gui
 @pytest.mark.model
 def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
-    example, _ = blocks("python")
+    example = blocks("python")[0]
     display = virtual_display(1920, 1080)
     app = TkApp.launch(display.env, tmp_path / "app.json", x=1300, y=800)
     try:
@@ -84,36 +84,48 @@ def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.gui
-def test_the_script_example_and_the_task_file_run(virtual_display: Any, tmp_path: Path) -> None:
+def test_the_script_example_the_task_file_and_the_replay_example_run(
+    virtual_display: Any, tmp_path: Path
+) -> None:
     from agent.tasks import load_task
 
-    _, script = blocks("python")
+    _, script, replay = blocks("python")
     (task,) = blocks("yaml")
     (tmp_path / "task.yaml").write_text(task, encoding="utf-8")
     assert load_task(tmp_path / "task.yaml").name == "save-preferences"  # it validates
     display = virtual_display(1280, 800)
-    app = subprocess.Popen(
-        [sys.executable, str(ROOT / "tasks" / "apps" / "preferences.py"), "--out",
-         str(tmp_path / "prefs.json"), "--state", str(tmp_path / "app.json")],
-        env=display.env,
-    )  # fmt: skip
-    try:
+    env = {**display.env, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def example(code: str) -> str:
+        """Start the app afresh, run ``code`` against it, return what it printed."""
+        (tmp_path / "prefs.json").unlink(missing_ok=True)
         ready = tmp_path / "app.json"
-        wait_until(lambda: ready.exists() and json.loads(ready.read_text())["ready"], 10,
-                   what="the app drawn")  # fmt: skip
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=tmp_path,
-            env={**display.env, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
-            text=True,
-            capture_output=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.startswith("ocr visible: matched")
-        assert json.loads((tmp_path / "prefs.json").read_text())["display_name"] == "Ada"
-        assert load_trajectory(tmp_path / "runs" / "prefs").meta.status == "done"
-        assert (tmp_path / "prefs.cache.json").is_file()
-    finally:
-        app.terminate()
-        app.wait(10)
+        ready.unlink(missing_ok=True)
+        app = subprocess.Popen(
+            [sys.executable, str(ROOT / "tasks" / "apps" / "preferences.py"), "--out",
+             str(tmp_path / "prefs.json"), "--state", str(ready)],
+            env=display.env,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: ready.exists() and json.loads(ready.read_text())["ready"], 10,
+                       what="the app drawn")  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-c", code], cwd=tmp_path, env=env, text=True,
+                capture_output=True, timeout=300,
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert json.loads((tmp_path / "prefs.json").read_text())["display_name"] == "Ada"
+            return done.stdout
+        finally:
+            app.terminate()
+            app.wait(10)
+
+    assert example(script).startswith("ocr visible: matched")
+    assert load_trajectory(tmp_path / "runs" / "prefs").meta.status == "done"
+    assert (tmp_path / "prefs.cache.json").is_file()
+
+    printed = example(replay).splitlines()  # the recorded script again, with no grounder
+    assert printed[0] == "done {'matched': 2, 'replayed': 1}", printed  # clicks; the typing
+    assert printed[1] == str(Path("runs/prefs-replay/index.html"))
+    replayed = load_trajectory(tmp_path / "runs" / "prefs-replay")
+    assert replayed.meta.status == "done" and replayed.meta.model == "none"

@@ -1,0 +1,135 @@
+"""``gui-agent demo``: the product's main job on any machine, without touching the user's screen.
+
+:func:`run_demo` starts a private virtual display (Xvfb), runs a bundled task file on it (its
+small Tk app from ``tasks/apps/``: launch, steps, checks) through the whole product (the loop,
+the policy, pyautogui and mss bound to that display, the recorder), writes the trajectory's
+HTML viewer and returns every check's verdict. The user's own mouse, keyboard and screen are
+never used: the executor and the screen are bound to the private display by name, and the app
+is launched with its ``DISPLAY``. With no model the grounder is the offline OCR grounder, so the
+demo does its job on a fresh machine with no network, GPU or display; with a model (a backend
+and its style) the same task runs through the VLM.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from actions.executor import PyAutoGUIExecutor
+from agent.desktop import Desktop
+from agent.errors import ConfigurationError
+from agent.grounding import Grounder
+from agent.models.base import Backend
+from agent.screen import Screen
+from agent.styles.base import Style
+from agent.task_runner import CheckResult, run_task
+from agent.tasks import load_task
+from agent.testing.xvfb import VirtualDisplay, XvfbError, XvfbNotFoundError
+from agent.trajectory import RunStatus
+from agent.viewer import write_viewer
+
+__all__ = ["DEMO_TASK", "DemoResult", "bundled_task", "run_demo"]
+
+DEMO_TASK = "save-preferences"
+SCREEN_SIZE = (1280, 800)
+_MISSING = {
+    "Xvfb": "xvfb",
+    "xdotool": "xdotool",
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    status: RunStatus
+    message: str
+    checks: list[CheckResult]
+    trajectory: Path
+    report: Path
+    """the viewer page of the trajectory"""
+    grounder: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+def bundled_task(name: str = DEMO_TASK) -> Path:
+    """The path of a task file shipped in the repository's ``tasks/`` folder."""
+    folder = Path(__file__).resolve().parents[1] / "tasks"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigurationError(
+            f"no bundled task {name!r} in {folder}: the demo runs from a clone of the "
+            "repository (pip install -e .)"
+        )
+    return path
+
+
+def _check_tools() -> None:
+    for tool, package in _MISSING.items():
+        if shutil.which(tool) is None:
+            raise ConfigurationError(
+                f"{tool} is not installed: the demo needs it (Debian: apt-get install {package})"
+            )
+
+
+def run_demo(
+    out: Path | str,
+    *,
+    model: Backend | Grounder | None = None,
+    style: Style | None = None,
+    task: str = DEMO_TASK,
+    progress: Callable[[str], None] = lambda line: None,
+    settle_s: float = 0.1,
+    stop_file: Path | str | None = None,
+) -> DemoResult:
+    """Run the bundled ``task`` on a private virtual display and record it into ``out``.
+
+    ``model``: a backend with its ``style``, or a grounder; None: the offline OCR grounder.
+    ``stop_file``: the run stops before its next action once this file exists (``aborted``).
+    Raises ConfigurationError (one line) when Xvfb or xdotool is missing.
+    """
+    _check_tools()
+    path = bundled_task(task)
+    if model is None:
+        from agent.models.ocr import OCRGrounder
+
+        model, style = OCRGrounder(), None
+    out = Path(out)
+    display = VirtualDisplay(*SCREEN_SIZE)
+    try:
+        display.start()
+    except (XvfbNotFoundError, XvfbError) as exc:
+        raise ConfigurationError(f"cannot start a private display: {exc}") from exc
+    try:
+        with (
+            Screen(display=display.name) as screen,
+            PyAutoGUIExecutor(settle_s=settle_s, display=display.name) as executor,
+        ):
+            grounder = model
+
+            def desktop(directory: Path) -> Desktop:
+                return Desktop(
+                    grounder,
+                    style,
+                    screen=screen,
+                    executor=executor,
+                    out=directory,
+                    name=path.stem,
+                    stop_file=stop_file,
+                    settings={"demo": True, "display": display.name},
+                )
+
+            progress(f"private display {display.name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
+            result = run_task(
+                load_task(path), desktop, out, screen=screen, progress=progress,
+                app_env=display.env,
+            )  # fmt: skip
+    finally:
+        display.stop()
+    report = write_viewer(out)
+    return DemoResult(
+        result.status, result.message, result.checks, out, report, model.model
+    )  # fmt: skip
