@@ -13,6 +13,8 @@ exit code is 0 only if every check passed.
 successful runs' steps as fine-tuning rows (:mod:`agent.export`); exit code 1 if none was written.
 ``gui-agent demo`` runs a bundled task on a private virtual display (:mod:`agent.demo`) with
 the offline OCR grounder, or a model if one is given and usable, and writes its HTML report.
+``gui-agent eval FILES... --images DIR --out DIR`` measures grounding accuracy ScreenSpot-style
+(:mod:`agent.evaluation`); ``gui-agent ui`` serves the web UI (:mod:`agent.ui`, 127.0.0.1).
 ``gui-agent view RUN_DIR [--open]`` writes the run's static HTML viewer, ``RUN_DIR/index.html``.
 ``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
 model (:mod:`agent.replay`), recorded like a run; the exit code is the replay's status (1 when it
@@ -32,7 +34,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from actions.executor import Executor
 from actions.policy import Budget, Policy, Region
@@ -99,7 +101,12 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         help="ocr: RapidOCR text matching on the CPU (tasks and ground only; the ocr extra)",
     )
     group.add_argument("--model", help="Hub id or checkpoint directory (transformers backend)")
-    group.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://host:8000/v1")
+    group.add_argument(
+        "--base-url",
+        action="append",
+        help="OpenAI-compatible endpoint, e.g. http://host:8000/v1 (eval: repeatable, one per "
+        "server replica)",
+    )
     group.add_argument("--api-model", help="model name the server serves (openai backend)")
     group.add_argument("--api-key-env", default="OPENAI_API_KEY", help="env var with the key")
     group.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds per call")
@@ -209,6 +216,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None, help="trajectory directory")
     demo.add_argument("--open", action="store_true", help="open the report in the web browser")
     _model_options(demo)
+    ui = commands.add_parser("ui", help="the web UI: ground, run on a private display, browse")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--runs", type=Path, default=Path("runs"), help="where runs are recorded")
+    ui.add_argument("--open", action="store_true", help="open it in the web browser")
     view = commands.add_parser("view", help="write a recorded run's HTML viewer")
     view.add_argument("recording", type=Path, help="the run's trajectory directory")
     view.add_argument("--open", action="store_true", help="open it in the web browser")
@@ -222,6 +234,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", type=Path, required=True, help="the JSONL file to write")
     export.add_argument("--all", action="store_true", help="runs that did not succeed too")
+    ev = commands.add_parser("eval", help="ScreenSpot-style grounding accuracy of a model")
+    ev.add_argument("annotations", nargs="*", type=Path, help="annotation files or folders")
+    ev.add_argument("--images", type=Path, help="the folder the annotations' images are in")
+    ev.add_argument("--out", type=Path, required=True, help="the evaluation's directory")
+    ev.add_argument(
+        "--prompt",
+        choices=["grounding", "screenspot-pro"],
+        default="grounding",
+        help="grounding: the style's own; screenspot-pro: the official harness's Qwen2.5-VL "
+        "prompt (the answer prefilled up to the coordinate)",
+    )
+    ev.add_argument("--lang", choices=["en", "cn"], default="en", help="cn: instruction_cn")
+    ev.add_argument("--limit", type=_positive_int, help="the first N samples only")
+    ev.add_argument("--resume", action="store_true", help="continue an interrupted evaluation")
+    ev.add_argument("--rescore", action="store_true", help="recompute the summary, no model")
+    ev.add_argument("--batch-size", type=_positive_int, default=1, help="local: per generate()")
+    ev.add_argument("--concurrency", type=_positive_int, default=1, help="http: in flight")
+    ev.add_argument(
+        "--report", action=argparse.BooleanOptionalAction, default=True, help="report.html"
+    )
+    _model_options(ev)
     ground = commands.add_parser("ground", help="locate one element in an image")
     ground.add_argument("image", type=Path, help="screenshot (PNG, JPEG, ...)")
     ground.add_argument("instruction", help="the element, e.g. 'the OK button'")
@@ -230,17 +263,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _backend(args: argparse.Namespace, style: Style) -> Backend:
+def _backend(args: argparse.Namespace, style: Style, base_url: str | None = None) -> Backend:
     min_pixels = args.min_pixels or style.min_pixels
     max_pixels = args.max_pixels or style.max_pixels
     if args.backend == "openai":
         from agent.models.openai_backend import OpenAIBackend
 
         name = args.api_model or args.model
-        if not args.base_url or not name:
+        urls = args.base_url or []
+        if base_url is None and len(urls) > 1:
+            raise ConfigurationError("give one --base-url (several are for gui-agent eval)")
+        base_url = base_url or (urls[0] if urls else None)
+        if not base_url or not name:
             raise ConfigurationError("the openai backend needs --base-url and --api-model")
         return OpenAIBackend(
-            args.base_url,
+            base_url,
             name,
             api_key=os.environ.get(args.api_key_env),
             min_pixels=min_pixels,
@@ -539,7 +576,8 @@ def _demo_model(args: argparse.Namespace, style: Style) -> Backend | None:
         return _backend(args, style)
     except Exception as exc:  # noqa: BLE001 - offline, no weights, no extra: say why, go on
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
-        print(f"cannot use {args.model or args.base_url}: {reason}; {fallback}", file=sys.stderr)
+        name = args.model or (args.base_url or [""])[0]
+        print(f"cannot use {name}: {reason}; {fallback}", file=sys.stderr)
         return None
 
 
@@ -563,6 +601,73 @@ def _demo(args: argparse.Namespace) -> int:
 
         webbrowser.open(result.report.resolve().as_uri())
     return EXIT_CODES[result.status]
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from agent.evaluation.harness import (
+        GrounderAsker,
+        ModelAsker,
+        evaluate,
+        manifest_for,
+        open_results,
+        rescore,
+    )  # fmt: skip
+    from agent.evaluation.metric import markdown_table
+    from agent.evaluation.prompts import make_prompt
+    from agent.evaluation.report import write_report
+    from agent.evaluation.samples import load_samples
+
+    if args.rescore:
+        summary = rescore(args.out)
+    else:
+        if not args.annotations or args.images is None:
+            raise ConfigurationError("give the annotation files and --images (or --rescore)")
+        style = make_style(args.style)
+        ocr = args.backend == "ocr"
+        prompt = make_prompt("grounding" if ocr else args.prompt, style)
+        samples = load_samples(args.annotations, args.images, lang=args.lang, limit=args.limit)
+        files = sorted({s.annotation for s in samples})
+        settings = {
+            "backend": args.backend,
+            "model": "rapidocr" if ocr else (args.api_model or args.model),
+            "style": "none" if ocr else style.name,
+            "prompt": "ocr" if ocr else prompt.name,
+            "prompt_fingerprint": None if ocr else prompt.fingerprint(),
+            "min_pixels": None if ocr else args.min_pixels or style.min_pixels,
+            "max_pixels": None if ocr else args.max_pixels or style.max_pixels,
+            "decoding": "greedy",
+            "max_new_tokens": args.max_new_tokens,
+            "lang": args.lang,
+        }
+        results = open_results(args.out, manifest_for(settings, files, args.images),
+                               resume=args.resume)  # fmt: skip
+        print(f"{len(samples)} samples, {len(results.finished() & {s.id for s in samples})} "
+              f"done before -> {args.out}", file=sys.stderr, flush=True)  # fmt: skip
+        if ocr:
+            from agent.models.ocr import OCRGrounder
+
+            askers: list[Any] = [GrounderAsker(OCRGrounder())]
+        elif args.backend == "openai":
+            askers = [
+                ModelAsker(_backend(args, style, url), prompt) for url in args.base_url or [""]
+            ]
+        else:
+            askers = [ModelAsker(_backend(args, style), prompt)]
+        summary = evaluate(
+            samples, results, askers, prompt=settings["prompt"], batch_size=args.batch_size,
+            concurrency=args.concurrency,
+        )  # fmt: skip
+    if args.report:
+        print(f"report: {write_report(args.out)}", file=sys.stderr)
+    print(markdown_table(summary))
+    return EXIT_CODES["error"] if summary.get("infra_errors") else 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from agent.ui import serve
+
+    serve(host=args.host, port=args.port, runs=args.runs, open_browser=args.open)
+    return 0
 
 
 def _view(args: argparse.Namespace) -> int:
@@ -593,6 +698,8 @@ _COMMANDS = {
     "view": _view,
     "export": _export,
     "demo": _demo,
+    "eval": _eval,
+    "ui": _ui,
 }
 
 

@@ -206,7 +206,59 @@ class TransformersBackend:
         )
 
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:
+        return self.complete_batch([(messages, frame)])[0]
+
+    def complete_batch(
+        self, requests: Sequence[tuple[Sequence[Message], ModelFrame]]
+    ) -> list[Completion]:
+        """Several prompts in one ``generate()`` (left-padded), each with the frame of its last
+        image, checked like :meth:`complete`'s. A prompt whose last message is the assistant's
+        is continued (a prefilled answer); the completion is then the continuation only."""
         start = time.perf_counter()
+        texts: list[str] = []
+        images: list[Image.Image] = []
+        counts: list[int] = []
+        for messages, _ in requests:
+            prepared = self._images(messages)
+            images += prepared
+            counts.append(len(prepared))
+            texts.append(self._template(messages))
+        tokenizer = self.processor.tokenizer
+        side = tokenizer.padding_side
+        tokenizer.padding_side = "left"  # every prompt ends where generation starts
+        try:
+            inputs = self.processor(
+                text=texts, images=images or None, padding=True, return_tensors="pt"
+            )
+        finally:
+            tokenizer.padding_side = side
+        self._check_frames(inputs, counts, [frame for _, frame in requests])
+        inputs = inputs.to(self.device)
+        try:
+            with self._torch.inference_mode():
+                output = self.net.generate(
+                    **inputs, max_new_tokens=self.max_new_tokens, **self._generation_kwargs
+                )
+        except (RuntimeError, ValueError) as exc:
+            raise BackendError(f"generation failed: {exc}") from exc
+        prompt_len = int(inputs["input_ids"].shape[1])
+        latency = time.perf_counter() - start
+        completions = []
+        for row, (_, frame) in enumerate(requests):
+            new = self._until_end(output[row, prompt_len:].tolist())
+            completions.append(
+                Completion(
+                    text=self.processor.decode(new, skip_special_tokens=True),
+                    frame=frame,
+                    latency_s=latency,
+                    prompt_tokens=int(inputs["attention_mask"][row].sum()),
+                    completion_tokens=len(new),
+                )
+            )
+        return completions
+
+    def _images(self, messages: Sequence[Message]) -> list[Image.Image]:
+        """The prompt's images, each resized to its frame (the backend's one resize)."""
         images = []
         for message in messages:
             for image in message.images:
@@ -217,34 +269,46 @@ class TransformersBackend:
                         (target.width, target.height), Image.Resampling.BICUBIC
                     )
                 images.append(resized)
-        text = self.processor.apply_chat_template(
-            to_hf_conversation(messages), tokenize=False, add_generation_prompt=True
+        return images
+
+    def _template(self, messages: Sequence[Message]) -> str:
+        prefilled = bool(messages) and messages[-1].role == "assistant"
+        text: str = self.processor.apply_chat_template(
+            to_hf_conversation(messages),
+            tokenize=False,
+            add_generation_prompt=not prefilled,
+            continue_final_message=prefilled,
         )
-        inputs = self.processor(text=[text], images=images or None, return_tensors="pt")
-        if images:
-            grid = inputs["image_grid_thw"][-1].tolist()
-            patch = int(self.processor.image_processor.patch_size)
+        return text
+
+    def _check_frames(self, inputs: Any, counts: list[int], frames: list[ModelFrame]) -> None:
+        """Each prompt's last image must have been seen in exactly its frame."""
+        if "image_grid_thw" not in inputs:
+            return
+        grids = inputs["image_grid_thw"].tolist()
+        patch = int(self.processor.image_processor.patch_size)
+        seen_so_far = 0
+        for count, frame in zip(counts, frames, strict=True):
+            seen_so_far += count
+            if not count:
+                continue
+            grid = grids[seen_so_far - 1]
             seen = (int(grid[1]) * patch, int(grid[2]) * patch)
             if seen != (frame.height, frame.width):
                 raise FrameMismatch(
                     f"the model saw {seen[1]}x{seen[0]} but the frame is "
                     f"{frame.width}x{frame.height}: the processor's pixel bounds differ"
                 )
-        inputs = inputs.to(self.device)
-        try:
-            with self._torch.inference_mode():
-                output = self.net.generate(
-                    **inputs, max_new_tokens=self.max_new_tokens, **self._generation_kwargs
-                )
-        except (RuntimeError, ValueError) as exc:
-            raise BackendError(f"generation failed: {exc}") from exc
-        prompt_len = int(inputs["input_ids"].shape[1])
-        new_tokens = output[0, prompt_len:]
-        answer = self.processor.decode(new_tokens, skip_special_tokens=True)
-        return Completion(
-            text=answer,
-            frame=frame,
-            latency_s=time.perf_counter() - start,
-            prompt_tokens=prompt_len,
-            completion_tokens=int(new_tokens.shape[0]),
-        )
+
+    def _until_end(self, tokens: list[int]) -> list[int]:
+        """Generated tokens up to the first end-of-sequence (included), without padding."""
+        config = self.net.generation_config
+        ends = config.eos_token_id
+        ends = set(ends if isinstance(ends, list) else [ends] if ends is not None else [])
+        pad = config.pad_token_id
+        for i, token in enumerate(tokens):
+            if token in ends:
+                return tokens[: i + 1]
+        while tokens and pad is not None and tokens[-1] == pad:
+            tokens = tokens[:-1]
+        return tokens

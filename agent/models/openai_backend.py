@@ -189,7 +189,8 @@ class OpenAIBackend:
                 f"the last image is sent as {frames[-1].width}x{frames[-1].height} but the frame "
                 f"is {frame.width}x{frame.height}: it was not made by this backend's frame_for"
             )
-        data = self._post(wire, len(frames))
+        prefilled = bool(messages) and messages[-1].role == "assistant"
+        data = self._post(wire, len(frames), continue_final=prefilled)
         text, prompt_tokens, completion_tokens = self._read(data)
         visual = sum(f.visual_tokens for f in frames)
         if self.check_prompt_tokens and prompt_tokens and prompt_tokens < visual:
@@ -207,9 +208,16 @@ class OpenAIBackend:
             completion_tokens=completion_tokens,
         )
 
-    def _post(self, wire: list[dict[str, Any]], images: int = 0) -> dict[str, Any]:
+    def _post(
+        self, wire: list[dict[str, Any]], images: int = 0, *, continue_final: bool = False
+    ) -> dict[str, Any]:
         """One request with explicit retries; the parsed JSON body of the first 2xx answer.
-        ``images``: how many the request holds, named in a 4xx error that may be about them."""
+        ``images``: how many the request holds, named in a 4xx error that may be about them.
+        ``continue_final``: the last message is a prefilled assistant turn to continue (vLLM's
+        and SGLang's ``continue_final_message``; the answer is the continuation only)."""
+        extra = dict(self.extra_body)
+        if continue_final:
+            extra.update(continue_final_message=True, add_generation_prompt=False)
         openai = self._openai
         attempts = self.max_retries + 1
         cause = "no attempt"
@@ -222,7 +230,7 @@ class OpenAIBackend:
                     messages=wire,
                     max_tokens=self.max_tokens,
                     temperature=self.temperature,
-                    extra_body=self.extra_body or None,
+                    extra_body=extra or None,
                     timeout=self.timeout_s,
                 )
             except openai.APITimeoutError:

@@ -265,8 +265,12 @@ class OpenAICompatibleServer:
             )
         record.image_sizes = [image.size for image in images]
         with self._model_lock:  # one model: one generation at a time
+            prefilled = bool(payload.get("continue_final_message"))  # vLLM's extension
             text = self.processor.apply_chat_template(
-                chat, tokenize=False, add_generation_prompt=True
+                chat,
+                tokenize=False,
+                add_generation_prompt=not prefilled,
+                continue_final_message=prefilled,
             )
             inputs = self.processor(text=[text], images=images or None, return_tensors="pt")
             patch = int(self.processor.image_processor.patch_size)
