@@ -129,3 +129,28 @@ def test_the_script_example_the_task_file_and_the_replay_example_run(
     assert printed[1] == str(Path("runs/prefs-replay/index.html"))
     replayed = load_trajectory(tmp_path / "runs" / "prefs-replay")
     assert replayed.meta.status == "done" and replayed.meta.model == "none"
+
+
+def test_the_evaluation_example_reproduces_the_readme_baseline(tmp_path: Path) -> None:
+    section = README.split("## Evaluating grounding, ScreenSpot-style", 1)[1]
+    first = re.search(r"```\n(gui-agent eval [^\n]*--backend ocr)\n", section)
+    assert first is not None
+    command = first.group(1).split()[1:]
+    out = command.index("--out")
+    command[out + 1] = str(tmp_path / "eval-ocr")
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli", *command], cwd=ROOT, text=True, capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
+             "HOME": str(tmp_path)}, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "eval-ocr" / "summary.json").read_text())
+    text, icon = summary["by_ui_type"]["text"], summary["by_ui_type"]["icon"]
+    stated = re.search(
+        r"text targets ([\d.]+)% \((\d+)/(\d+)\), icon targets\s+([\d.]+)% \((\d+)/(\d+)", section
+    )
+    assert stated is not None
+    assert (text["correct"], text["n"]) == (int(stated.group(2)), int(stated.group(3)))
+    assert (icon["correct"], icon["n"]) == (int(stated.group(5)), int(stated.group(6)))
+    assert f"micro {100 * summary['accuracy']['micro']:.1f}%" in " ".join(section.split())
+    assert (tmp_path / "eval-ocr" / "report.html").is_file()
