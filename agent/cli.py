@@ -264,43 +264,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _backend(args: argparse.Namespace, style: Style, base_url: str | None = None) -> Backend:
-    min_pixels = args.min_pixels or style.min_pixels
-    max_pixels = args.max_pixels or style.max_pixels
-    if args.backend == "openai":
-        from agent.models.openai_backend import OpenAIBackend
+    from agent.models.factory import BackendSpec, load_backend
 
-        name = args.api_model or args.model
-        urls = args.base_url or []
-        if base_url is None and len(urls) > 1:
-            raise ConfigurationError("give one --base-url (several are for gui-agent eval)")
-        base_url = base_url or (urls[0] if urls else None)
-        if not base_url or not name:
-            raise ConfigurationError("the openai backend needs --base-url and --api-model")
-        return OpenAIBackend(
-            base_url,
-            name,
-            api_key=os.environ.get(args.api_key_env),
-            min_pixels=min_pixels,
-            max_pixels=max_pixels,
-            factor=style.factor,
-            timeout_s=args.timeout,
-            max_retries=args.retries,
-            max_tokens=args.max_new_tokens,
-            check_prompt_tokens=not args.no_token_check,
-        )
-    from agent.models.local import TransformersBackend
-
-    if not args.model:
-        raise ConfigurationError("--model is required (a Hub id or a checkpoint directory)")
-    print(f"loading {args.model} ...", file=sys.stderr, flush=True)
-    return TransformersBackend(
-        args.model,
-        min_pixels=min_pixels,
-        max_pixels=max_pixels,
+    openai = args.backend == "openai"
+    urls = args.base_url or []
+    if openai and base_url is None and len(urls) > 1:
+        raise ConfigurationError("give one --base-url (several are for gui-agent eval)")
+    spec = BackendSpec(
+        kind="openai" if openai else "transformers",
+        model=(args.api_model or args.model) if openai else args.model,
+        min_pixels=args.min_pixels or style.min_pixels,
+        max_pixels=args.max_pixels or style.max_pixels,
+        factor=style.factor,
+        base_url=base_url or (urls[0] if urls else None),
+        api_key=os.environ.get(args.api_key_env) if openai else None,
         device=args.device,
         max_new_tokens=args.max_new_tokens,
-        factor=style.factor,
+        timeout_s=args.timeout,
+        max_retries=args.retries,
+        check_prompt_tokens=not args.no_token_check,
     )
+    if not openai and spec.model:
+        print(f"loading {spec.model} ...", file=sys.stderr, flush=True)
+    return load_backend(spec)
 
 
 def _describe(actions: Sequence[Action]) -> str:

@@ -142,25 +142,20 @@ class ModelCache:
 
 
 def _load(key: _BackendKey, api_key_env: str) -> Backend:
-    if key.backend == "openai":
-        from agent.models.openai_backend import OpenAIBackend
+    from agent.models.factory import BackendSpec, load_backend
 
-        return OpenAIBackend(
-            key.base_url,
-            key.model,
-            api_key=os.environ.get(api_key_env.strip() or "OPENAI_API_KEY"),
+    return load_backend(
+        BackendSpec(
+            kind="openai" if key.backend == "openai" else "transformers",
+            model=key.model,
             min_pixels=key.min_pixels,
             max_pixels=key.max_pixels,
             factor=key.factor,
-            max_tokens=key.max_new_tokens,
+            base_url=key.base_url or None,
+            api_key=os.environ.get(api_key_env.strip() or "OPENAI_API_KEY")
+            if key.backend == "openai"
+            else None,
+            device=key.device,
+            max_new_tokens=key.max_new_tokens,
         )
-    from agent.models.local import TransformersBackend
-
-    return TransformersBackend(
-        key.model,
-        min_pixels=key.min_pixels,
-        max_pixels=key.max_pixels,
-        device=key.device,
-        max_new_tokens=key.max_new_tokens,
-        factor=key.factor,
     )

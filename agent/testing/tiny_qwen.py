@@ -13,6 +13,9 @@ whose model is about 0.5 MB and answers a 1080p screenshot in well under a secon
 layout of ``Qwen/Qwen2-VL-*-Instruct`` (``model_type: qwen2_vl``, a Qwen2-VL ``vision_config``
 with ``embed_dim``/``mlp_ratio``/``in_chans``, ``processor_class: Qwen2VLProcessor``), for the
 styles of that family (Qwen2-VL, UI-TARS).
+``dimensions=`` (a :class:`TinyDimensions`) changes the Qwen2.5-VL model's widths; vLLM's CPU
+attention needs a text head size of 32, 64, 80, ...: :func:`build_tiny_qwen25vl_for_vllm` builds
+the checkpoint of :data:`VLLM_DIMENSIONS` (text head size 64, about 5 MB).
 
 The model is random, so on its own it babbles. To script it, ``answer=`` (or
 :func:`script_answer` on an existing directory) writes a ``sequence_bias`` into
@@ -33,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "CHAT_TEMPLATE", "SPECIAL_TOKENS", "answer_bias", "build_tiny_qwen2vl",
-    "build_tiny_qwen25vl", "script_answer",
+    "CHAT_TEMPLATE", "SPECIAL_TOKENS", "VLLM_DIMENSIONS", "TinyDimensions", "answer_bias",
+    "build_tiny_qwen2vl", "build_tiny_qwen25vl", "build_tiny_qwen25vl_for_vllm", "script_answer",
 ]  # fmt: skip
 
 # Qwen2's special tokens, in the order that gives them consecutive ids after the BPE vocabulary
@@ -127,6 +130,56 @@ _QWEN2VL = _Family(
     processor_class="Qwen2VLProcessor",
     vision_config=_VISION_CONFIG_2,
     model_max_length=32768,
+)
+
+
+@dataclass(frozen=True)
+class TinyDimensions:
+    """The widths of a tiny Qwen2.5-VL. The defaults are :func:`build_tiny_qwen25vl`'s; the
+    vision merger projects to the text width (``out_hidden_size = hidden_size``)."""
+
+    hidden_size: int = 64
+    intermediate_size: int = 64
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    mrope_section: tuple[int, int, int] = (2, 3, 3)  # sums to head size / 2
+    vision_hidden_size: int = 32
+    vision_intermediate_size: int = 64
+    vision_num_heads: int = 2
+
+    def __post_init__(self) -> None:
+        head, rest = divmod(self.hidden_size, self.num_attention_heads)
+        if rest or self.num_attention_heads % self.num_key_value_heads:
+            raise ValueError("hidden_size and num_key_value_heads must divide evenly into heads")
+        if 2 * sum(self.mrope_section) != head:
+            raise ValueError(f"mrope_section must sum to head size / 2 = {head // 2}")
+        if self.vision_hidden_size % self.vision_num_heads:
+            raise ValueError("vision_hidden_size must be a multiple of vision_num_heads")
+
+    def apply(self, config: dict[str, Any]) -> None:
+        """Write these widths into a flat Qwen2.5-VL ``config.json`` dictionary."""
+        config.update(
+            hidden_size=self.hidden_size,
+            intermediate_size=self.intermediate_size,
+            num_attention_heads=self.num_attention_heads,
+            num_key_value_heads=self.num_key_value_heads,
+            rope_scaling={"type": "mrope", "mrope_section": list(self.mrope_section)},
+        )
+        config["vision_config"].update(
+            hidden_size=self.vision_hidden_size,
+            intermediate_size=self.vision_intermediate_size,
+            num_heads=self.vision_num_heads,
+            out_hidden_size=self.hidden_size,
+        )
+
+
+# Served by vLLM's CPU build (FACTS section 6): text head size 64.
+VLLM_DIMENSIONS = TinyDimensions(
+    hidden_size=256,
+    intermediate_size=256,
+    mrope_section=(8, 12, 12),
+    vision_hidden_size=64,
+    vision_intermediate_size=128,
 )
 
 _ACTIONS = (
@@ -344,6 +397,7 @@ def _build(
     min_pixels: int,
     max_pixels: int,
     seed: int,
+    dimensions: TinyDimensions | None = None,
 ) -> Path:
     from agent.models.torch_compat import prepare_torchvision
 
@@ -354,6 +408,8 @@ def _build(
     first_special = _write_text_files(directory, family)
     _write_preprocessor_config(directory, family, min_pixels, max_pixels)
     config = _model_config(family, first_special)
+    if dimensions is not None:
+        dimensions.apply(config)
     _write_json(directory / "config.json", config)
     _write_weights(directory, family, config, seed)
     script_answer(directory, answer)
@@ -367,15 +423,46 @@ def build_tiny_qwen25vl(
     min_pixels: int = 3136,
     max_pixels: int = 12845056,
     seed: int = 0,
+    dimensions: TinyDimensions | None = None,
 ) -> Path:
     """Write a tiny random Qwen2.5-VL checkpoint into ``directory`` and return the directory.
 
     ``min_pixels``/``max_pixels`` go into ``preprocessor_config.json`` (the official checkpoints
     set 3136 and 12845056). ``answer`` scripts what greedy ``generate()`` answers (see
-    :func:`script_answer`); ``seed`` fixes the random weights.
+    :func:`script_answer`); ``seed`` fixes the random weights; ``dimensions`` the model's widths
+    (None: :class:`TinyDimensions`' defaults).
     """
     return _build(
-        _QWEN25VL, directory, answer=answer, min_pixels=min_pixels, max_pixels=max_pixels, seed=seed
+        _QWEN25VL,
+        directory,
+        answer=answer,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        seed=seed,
+        dimensions=dimensions,
+    )
+
+
+def build_tiny_qwen25vl_for_vllm(
+    directory: Path,
+    *,
+    answer: str | None = None,
+    min_pixels: int = 3136,
+    max_pixels: int = 12845056,
+    seed: int = 0,
+) -> Path:
+    """:func:`build_tiny_qwen25vl` with :data:`VLLM_DIMENSIONS`, which vLLM's CPU build serves.
+
+    vLLM ignores ``sequence_bias``: serve it with the logits processor that applies it
+    (:class:`agent.testing.vllm_server.VLLMServer` does) to get the scripted ``answer``.
+    """
+    return build_tiny_qwen25vl(
+        directory,
+        answer=answer,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        seed=seed,
+        dimensions=VLLM_DIMENSIONS,
     )
 
 
