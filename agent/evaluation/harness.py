@@ -392,29 +392,43 @@ def evaluate(
     meter = Progress(len(samples), len(samples) - len(pending), progress)
     started = time.monotonic()
 
-    def run(chunk: list[Sample], asker: Asker) -> list[ResultRecord]:
+    def load(chunk: list[Sample]) -> list[tuple[Sample, Image.Image]]:
         loaded = []
         for sample in chunk:
             with Image.open(sample.image) as opened:
                 loaded.append((sample, opened.convert("RGB")))
+        return loaded
+
+    def run(
+        loading: Future[list[tuple[Sample, Image.Image]]], asker: Asker
+    ) -> list[ResultRecord]:
+        loaded = loading.result()
         for attempt in range(retries + 1):
             try:
                 answers = asker.ask(loaded)
                 return [_record(s, prompt, a) for (s, _), a in zip(loaded, answers, strict=True)]
             except BackendError as exc:
                 if attempt == retries:
-                    return [_infra(s, prompt, exc) for s in chunk]
+                    return [_infra(s, prompt, exc) for s, _ in loaded]
                 sleep(backoff_s * 2**attempt)
         raise AssertionError("unreachable")
 
     chunks = list(_chunks(pending, batch_size))
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval") as pool:
+    # images are decoded one chunk ahead, while the model answers the one before
+    with (
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval-images") as loader,
+    ):
+        loads = {n: loader.submit(load, c) for n, c in enumerate(chunks[: concurrency + 1])}
         running: set[Future[list[ResultRecord]]] = set()
-        for n, chunk in enumerate(chunks):
+        for n in range(len(chunks)):
             if len(running) >= concurrency:
                 done, running = _wait_one(running)
                 _write(done, results, meter)
-            running.add(pool.submit(run, chunk, askers[n % len(askers)]))
+            ahead = n + concurrency + 1
+            if ahead < len(chunks):
+                loads[ahead] = loader.submit(load, chunks[ahead])
+            running.add(pool.submit(run, loads.pop(n), askers[n % len(askers)]))
         while running:
             done, running = _wait_one(running)
             _write(done, results, meter)

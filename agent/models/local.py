@@ -33,7 +33,7 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion
+from agent.models.base import Completion, resize_to
 
 __all__ = ["TransformersBackend", "to_hf_conversation"]
 
@@ -259,17 +259,11 @@ class TransformersBackend:
 
     def _images(self, messages: Sequence[Message]) -> list[Image.Image]:
         """The prompt's images, each resized to its frame (the backend's one resize)."""
-        images = []
-        for message in messages:
-            for image in message.images:
-                target = self.frame_for(image.width, image.height)
-                resized = image.convert("RGB")
-                if resized.size != (target.width, target.height):
-                    resized = resized.resize(
-                        (target.width, target.height), Image.Resampling.BICUBIC
-                    )
-                images.append(resized)
-        return images
+        return [
+            resize_to(image, self.frame_for(image.width, image.height))
+            for message in messages
+            for image in message.images
+        ]
 
     def _template(self, messages: Sequence[Message]) -> str:
         prefilled = bool(messages) and messages[-1].role == "assistant"

@@ -31,7 +31,7 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion
+from agent.models.base import Completion, resize_to
 
 __all__ = ["OpenAIBackend", "encode_image"]
 
@@ -171,11 +171,7 @@ class OpenAIBackend:
                     parts.append({"type": "text", "text": part})
                     continue
                 frame = self.frame_for(part.width, part.height)
-                image = part
-                if image.size != (frame.width, frame.height):
-                    image = image.convert("RGB").resize(
-                        (frame.width, frame.height), Image.Resampling.BICUBIC
-                    )
+                image = resize_to(part, frame)
                 frames.append(frame)
                 parts.append({"type": "image_url", "image_url": {"url": encode_image(image)}})
             wire.append({"role": message.role, "content": parts})
