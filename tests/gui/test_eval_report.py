@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,6 @@ from agent.evaluation.metric import summarize
 from agent.evaluation.records import ResultRecord
 from agent.evaluation.report import write_report
 from agent.trajectory import FrameRecord
-from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.browser
 
@@ -142,21 +140,6 @@ def run(images: Path) -> Path:
     )
     write_report(out)
     return out
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("playwright is not installed (pip install -e '.[dev]')")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        missing_tool("chromium is not installed (Debian: apt install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable)
-        yield launched
-        launched.close()
 
 
 Opener = Callable[[Path], Any]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ from agent.trajectory import (
     now_iso,
 )
 from agent.viewer import write_viewer
-from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.browser
 
@@ -102,21 +100,6 @@ class FailingScreen(ImageScreen):
             raise CaptureError("the display went away")
         self.good -= 1
         return super().capture()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing_tool("playwright is not installed (pip install -e '.[dev]')")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        missing_tool("chromium is not installed (Debian: apt install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
