@@ -27,12 +27,8 @@ model output is untrusted and never becomes markup.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 from dataclasses import asdict
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +45,9 @@ from actions.schema import (
     Wait,
     points_of,
 )
-from agent.errors import ConfigurationError, OutOfBounds
+from agent.errors import OutOfBounds
 from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model, to_screen
+from agent.page import write_page
 from agent.trajectory import StepRecord, TargetRecord, Trajectory, load_trajectory
 
 __all__ = ["write_viewer"]
@@ -58,8 +55,6 @@ __all__ = ["write_viewer"]
 PAGE = "index.html"
 _TEMPLATE = "viewer_page.html"
 _PLACEHOLDER = "__TRAJECTORY_JSON__"
-_HASH_PLACEHOLDER = "__SCRIPT_HASH__"
-_SCRIPT = "<script>"  # the page's one executable script (the data block has a type)
 _SHORT = 48  # texts up to this length are inlined, longer ones go to the shared table
 _LOOKBACK = 8  # recent long texts a new one may extend
 _MIN_SHARED = 64  # a shared prefix at least this long is worth a reference
@@ -72,26 +67,10 @@ def write_viewer(directory: Path | str) -> Path:
     its path. Raises :class:`~agent.errors.ConfigurationError` when ``directory`` holds no
     trajectory or the page cannot be written."""
     trajectory = load_trajectory(directory)
-    data = json.dumps(_page_data(trajectory), ensure_ascii=False, separators=(",", ":"))
-    page = _template().replace(_PLACEHOLDER, data.replace("<", "\\u003c"), 1)
-    target = trajectory.directory / PAGE
-    tmp = target.with_name(PAGE + ".tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write the viewer {target}: {exc}") from exc
-    return target
-
-
-def _template() -> str:
-    """The page template, its script allowed by hash in its Content-Security-Policy (no other
-    script, inline handler or network request can run)."""
-    template = resources.files("agent").joinpath(_TEMPLATE).read_text(encoding="utf-8")
-    start = template.index(_SCRIPT) + len(_SCRIPT)
-    code = template[start : template.index("</script>", start)]
-    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
-    return template.replace(_HASH_PLACEHOLDER, f"sha256-{digest}", 1)
+    return write_page(
+        trajectory.directory / PAGE, ("agent", _TEMPLATE), _PLACEHOLDER,
+        _page_data(trajectory), "viewer",
+    )  # fmt: skip
 
 
 class _Shared:

@@ -24,7 +24,6 @@ line of a sample wins, as in the metric.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -33,7 +32,6 @@ from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -44,6 +42,7 @@ from pydantic import ValidationError
 from agent.errors import ConfigurationError
 from agent.evaluation.metric import distance_to_box
 from agent.evaluation.records import STATUSES, ResultRecord
+from agent.page import write_page
 
 __all__ = ["write_report"]
 
@@ -55,8 +54,6 @@ THUMBS = "thumbs"
 THUMB_BOX = (384, 288)  # a thumbnail fits in this box (display pixels)
 _TEMPLATE = "report_page.html"
 _PLACEHOLDER = "__REPORT_JSON__"
-_HASH_PLACEHOLDER = "__SCRIPT_HASH__"
-_SCRIPT = "<script>"  # the page's one executable script (the data block has a type)
 _MAIN_KEYS = ("model", "backend", "style", "prompt", "bounds", "decoding")  # shown first
 
 Json = dict[str, Any]
@@ -101,25 +98,9 @@ def write_report(directory: Path | str, *, thumbnails: bool = True) -> Path:
         "thumbnails": thumbnails,
         "samples": samples,
     }
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    page = _template().replace(_PLACEHOLDER, text.replace("<", "\\u003c"), 1)
-    target = directory / PAGE
-    tmp = target.with_name(PAGE + ".tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot write the report {target}: {exc}") from exc
-    return target
-
-
-def _template() -> str:
-    """The page template, its script allowed by hash in its Content-Security-Policy."""
-    template = resources.files("agent.evaluation").joinpath(_TEMPLATE).read_text(encoding="utf-8")
-    start = template.index(_SCRIPT) + len(_SCRIPT)
-    code = template[start : template.index("</script>", start)]
-    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode("ascii")
-    return template.replace(_HASH_PLACEHOLDER, f"sha256-{digest}", 1)
+    return write_page(
+        directory / PAGE, ("agent.evaluation", _TEMPLATE), _PLACEHOLDER, data, "report"
+    )
 
 
 def _read_results(path: Path) -> tuple[list[ResultRecord], bool, int]:
