@@ -1,4 +1,4 @@
-"""``gui-agent``: the command line.
+"""gui-agent: drive a desktop with a vision-language model, evaluate grounding, replay runs.
 
 ``gui-agent run INSTRUCTION --model MODEL`` drives the desktop until the model terminates or the
 budget ends; one progress line per step. Exit codes (:data:`EXIT_CODES`): 0 the task ended with
