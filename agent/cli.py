@@ -265,7 +265,7 @@ _COMMANDS = {
     "replay": "agent.cli_records:replay",
     "view": "agent.cli_records:view",
     "export": "agent.cli_records:export",
-    "eval": "agent.cli_records:evaluate",
+    "eval": "agent.cli_records:evaluation",
 }
 
 

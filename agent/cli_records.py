@@ -75,18 +75,12 @@ def replay(args: argparse.Namespace) -> int:
     return EXIT_CODES[result.status]
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    from agent.evaluation.harness import (
-        GrounderAsker,
-        ModelAsker,
-        evaluate,
-        manifest_for,
-        open_results,
-        rescore,
-    )  # fmt: skip
+def evaluation(args: argparse.Namespace) -> int:
+    from agent.evaluation.harness import GrounderAsker, ModelAsker, evaluate
     from agent.evaluation.metric import markdown_table
     from agent.evaluation.prompts import make_prompt
     from agent.evaluation.report import write_report
+    from agent.evaluation.results import manifest_for, open_results, rescore
     from agent.evaluation.samples import load_samples
 
     if args.rescore:

@@ -1,62 +1,38 @@
-"""The evaluation harness: every sample asked once, streamed to disk, resumable, rescorable.
+"""The evaluation harness: every sample asked once, its line streamed to ``results.jsonl``.
 
-An evaluation directory holds::
-
-    manifest.json   the run's signature (dataset files' sha256, model, backend, style, pixel
-                    bounds, prompt and its fingerprint, decoding, language) and the images folder
-    results.jsonl   one :class:`~agent.evaluation.records.ResultRecord` per sample, appended and
-                    flushed as each answer comes back (a killed run loses at most the line being
-                    written; a cut-off last line is dropped on resume)
-    summary.json    the metric (:func:`agent.evaluation.metric.summarize`), and summary.md
-
-``resume`` skips the samples that have a scored line and refuses a directory whose manifest
-has another signature, before any model is loaded (:func:`open_results`). Infrastructure errors
-(the backend failed after its own retries) are retried here with backoff and recorded as
-``infra_error`` when they persist: never scored as wrong, asked again on resume. Images are
-resized once, by the backend's frame; each record keeps the frame. Throughput: ``batch_size``
-samples per ``generate()`` for a local backend (similar sizes batched together), or
-``concurrency`` requests in flight spread over one or several backends (HTTP endpoints).
+:func:`evaluate` asks the samples that have no scored line yet in the directory's
+:class:`~agent.evaluation.results.Results` (so a resumed run skips what is done; the manifest
+check is :func:`~agent.evaluation.results.open_results`'s), and writes the summary at the end.
+Infrastructure errors (the backend failed after its own retries) are retried here with backoff
+and recorded as ``infra_error`` when they persist: never scored as wrong, asked again on resume.
+Images are resized once, by the backend's frame; each record keeps the frame. Throughput:
+``batch_size`` samples per ``generate()`` for a local backend (similar sizes batched together),
+or ``concurrency`` requests in flight spread over one or several backends (HTTP endpoints).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Protocol
 
 from PIL import Image
 
 from agent.errors import BackendError, ConfigurationError, ModelError, NotFound, OutOfBounds
-from agent.evaluation.metric import inside, markdown_table, summarize
+from agent.evaluation.metric import inside
+from agent.evaluation.progress import Progress
 from agent.evaluation.prompts import EvalPrompt
 from agent.evaluation.records import ResultRecord
+from agent.evaluation.results import Results, write_summary
 from agent.evaluation.samples import Sample
 from agent.geometry import ModelFrame
 from agent.grounding import Grounder, Located
 from agent.models.base import Backend, Completion
-from agent.trajectory import FrameRecord, now_iso
+from agent.trajectory import FrameRecord
 
-__all__ = [
-    "Asker",
-    "GrounderAsker",
-    "ModelAsker",
-    "Results",
-    "evaluate",
-    "manifest_for",
-    "open_results",
-    "rescore",
-]
-
-MANIFEST_SCHEMA = 1
-
+__all__ = ["Answer", "Asker", "GrounderAsker", "ModelAsker", "evaluate"]
 
 # -- asking -------------------------------------------------------------------------------
 
@@ -202,162 +178,7 @@ def _infra(sample: Sample, prompt: str, exc: BaseException) -> ResultRecord:
     )  # fmt: skip
 
 
-# -- the results file ---------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def manifest_for(
-    settings: dict[str, Any], annotations: Sequence[Path], images: Path
-) -> dict[str, Any]:
-    """The manifest of an evaluation: ``settings`` (model, backend, style, bounds, prompt,
-    decoding, ...) and the annotation files' hashes make its signature."""
-    files = sorted(Path(a) for a in annotations)
-    datasets = {f.name: _sha256(f) for f in files}
-    return {
-        "schema": MANIFEST_SCHEMA,
-        "signature": {**settings, "datasets": datasets},
-        "images": str(Path(images).resolve()),
-        "annotations": [str(f.resolve()) for f in files],
-        "created_at": now_iso(),
-    }
-
-
-class Results:
-    """``results.jsonl`` of an evaluation directory: the records so far (the last per sample)
-    and an appender that flushes every line."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.path = directory / "results.jsonl"
-        self.records: dict[str, ResultRecord] = {}
-        self.dropped = 0
-        if self.path.exists():
-            self._read()
-        self._handle: IO[str] | None = None
-        self._lock = threading.Lock()
-
-    def _read(self) -> None:
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):  # a line cut off by a killed run: drop it
-            self.dropped = 1
-            with self.path.open("r+b") as handle:
-                handle.truncate(end)
-        for number, line in enumerate(data[:end].decode("utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = ResultRecord.model_validate_json(line)
-            except ValueError as exc:
-                raise ConfigurationError(
-                    f"{self.path}:{number}: not a result line: {str(exc).splitlines()[0]}"
-                ) from exc
-            self.records[record.id] = record
-
-    def finished(self) -> set[str]:
-        """Samples with an answer (infrastructure errors are asked again)."""
-        return {i for i, r in self.records.items() if r.status != "infra_error"}
-
-    def write(self, record: ResultRecord) -> None:
-        with self._lock:
-            if self._handle is None:
-                self._handle = self.path.open("a", encoding="utf-8")
-            self._handle.write(record.model_dump_json() + "\n")
-            self._handle.flush()
-            self.records[record.id] = record
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
-def open_results(
-    directory: Path | str, manifest: dict[str, Any], *, resume: bool = False
-) -> Results:
-    """The results of ``directory`` for an evaluation with ``manifest``. Refuses (before any
-    model is loaded) a directory that holds results unless ``resume``, and a resume whose
-    signature differs."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "manifest.json"
-    has_results = (directory / "results.jsonl").exists()
-    if path.exists() and (resume or has_results):
-        old = json.loads(path.read_text(encoding="utf-8"))
-        differ = sorted(
-            k
-            for k in {*old.get("signature", {}), *manifest["signature"]}
-            if old.get("signature", {}).get(k) != manifest["signature"].get(k)
-        )
-        if not resume:
-            raise ConfigurationError(
-                f"{directory} already holds results: --resume continues them, --rescore "
-                "recomputes the summary, or choose another --out"
-            )
-        if differ:
-            shown = ", ".join(
-                f"{k}: {old.get('signature', {}).get(k)!r} -> {manifest['signature'].get(k)!r}"
-                for k in differ[:4]
-            )
-            raise ConfigurationError(
-                f"{directory} was evaluated with another configuration ({shown}): resume it "
-                "with the same options, or choose another --out"
-            )
-    elif resume and has_results:
-        raise ConfigurationError(f"{directory} has results but no manifest.json to resume by")
-    if not path.exists() or not resume:
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-    return Results(directory)
-
-
 # -- the run ------------------------------------------------------------------------------
-
-
-class Progress:
-    """One status line: done/total, running accuracy, speed and ETA (redrawn on a terminal,
-    a line every 10 s or 10% otherwise)."""
-
-    def __init__(self, total: int, done: int, stream: IO[str] | None = None) -> None:
-        self.total, self.done, self.start_done = total, done, done
-        self.correct = self.scored = 0
-        self.stream = stream if stream is not None else sys.stderr
-        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = self.last = time.monotonic()
-        self.last_done = done
-
-    def update(self, record: ResultRecord) -> None:
-        self.done += 1
-        if record.status != "infra_error":
-            self.scored += 1
-            self.correct += record.status == "correct"
-        now = time.monotonic()
-        step = max(1, self.total // 10)
-        due = self.terminal or now - self.last >= 10 or self.done - self.last_done >= step
-        if due or self.done == self.total:
-            self.last, self.last_done = now, self.done
-            end = "\r" if self.terminal and self.done < self.total else "\n"
-            self.stream.write(self.line(now) + end)
-            self.stream.flush()
-
-    def line(self, now: float) -> str:
-        width = 24
-        filled = round(width * self.done / max(1, self.total))
-        rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
-        accuracy = 100.0 * self.correct / self.scored if self.scored else 0.0
-        return (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"acc {accuracy:.1f}% ({self.scored} scored) {rate:.2f}/s ETA {left:.0f}s"
-        )
 
 
 def _chunks(samples: Sequence[Sample], size: int) -> Iterator[list[Sample]]:
@@ -399,9 +220,7 @@ def evaluate(
                 loaded.append((sample, opened.convert("RGB")))
         return loaded
 
-    def run(
-        loading: Future[list[tuple[Sample, Image.Image]]], asker: Asker
-    ) -> list[ResultRecord]:
+    def run(loading: Future[list[tuple[Sample, Image.Image]]], asker: Asker) -> list[ResultRecord]:
         loaded = loading.result()
         for attempt in range(retries + 1):
             try:
@@ -448,35 +267,3 @@ def _write(done: set[Future[list[ResultRecord]]], results: Results, meter: Progr
         for record in future.result():
             results.write(record)
             meter.update(record)
-
-
-def write_summary(
-    results: Results, *, seconds: float | None = None, asked: int | None = None
-) -> dict[str, Any]:
-    """summary.json and summary.md from the results as they are."""
-    summary = summarize(list(results.records.values()))
-    if seconds is not None and asked:
-        summary["throughput"] = {
-            "asked": asked,
-            "seconds": round(seconds, 3),
-            "samples_per_s": round(asked / seconds, 3),
-        }
-    directory = results.directory
-    tmp = directory / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, directory / "summary.json")
-    (directory / "summary.md").write_text(markdown_table(summary) + "\n", encoding="utf-8")
-    return summary
-
-
-def rescore(directory: Path | str) -> dict[str, Any]:
-    """Recompute every verdict and metric from ``results.jsonl`` alone (no model): an answer's
-    point is judged against its box again."""
-    results = Results(Path(directory))
-    if not results.records:
-        raise ConfigurationError(f"{directory}: no results.jsonl to rescore")
-    for key, record in results.records.items():
-        if record.point is not None and record.status in ("correct", "wrong"):
-            status = "correct" if inside(record.point, record.box) else "wrong"
-            results.records[key] = record.model_copy(update={"status": status})
-    return write_summary(results)

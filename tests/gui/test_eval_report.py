@@ -20,10 +20,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from agent.errors import ConfigurationError
-from agent.evaluation.harness import manifest_for
 from agent.evaluation.metric import summarize
 from agent.evaluation.records import ResultRecord
 from agent.evaluation.report import write_report
+from agent.evaluation.results import manifest_for
 from agent.trajectory import FrameRecord
 
 pytestmark = pytest.mark.browser
