@@ -199,6 +199,12 @@ def _parser() -> argparse.ArgumentParser:
         default=5.0,
         help="seconds to wait for two equal captures before each step",
     )
+    rep.add_argument(
+        "--target-timeout",
+        type=float,
+        default=2.0,
+        help="reground: seconds to keep looking for a recorded target not shown yet",
+    )
     rep.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
     rep.add_argument("--max-retries", type=int, default=1, help="bad re-grounding answers retried")
     _model_options(rep)

@@ -66,6 +66,7 @@ def replay(args: argparse.Namespace) -> int:
         style=None if args.backend == "ocr" else style,
         secrets=secrets,
         settle_timeout_s=args.settle_timeout,
+        target_timeout_s=args.target_timeout,
         max_retries=args.max_retries,
         stop_file=args.stop_file,
         progress=progress,

@@ -120,6 +120,9 @@ class _Comparison:
     near: list[tuple[float, float]]
     """where each point is expected on the live capture (the recorded one, scaled)"""
 
+    def found(self) -> bool:
+        return all(self.pixel(i) is not None for i in range(len(self.matches)))
+
     def pixel(self, i: int) -> tuple[float, float] | None:
         m, (x, y) = self.matches[i], self.near[i]
         if not m.found or m.x is None or m.y is None:
@@ -134,6 +137,8 @@ class ReplayDecider:
     ``model``: what re-grounds a diverged step in ``reground`` mode: a backend with ``style``
     (script targets through its grounding prompt, model steps through the run's instruction),
     or a grounder (script targets only); None: a diverged step stops the replay.
+    ``target_timeout_s``: how long ``reground`` keeps looking (settled captures) for a recorded
+    target that is not on the screen yet (a dialog still opening) before it is a divergence.
     """
 
     source: Source = "replay"
@@ -146,6 +151,7 @@ class ReplayDecider:
         model: Backend | Grounder | None = None,
         style: Style | None = None,
         screen: SettledScreen | None = None,
+        target_timeout_s: float = 2.0,
     ) -> None:
         if mode not in REPLAY_MODES:
             raise ConfigurationError(f"replay mode {mode!r}: choose {', '.join(REPLAY_MODES)}")
@@ -158,6 +164,7 @@ class ReplayDecider:
                 "steps was carried out"
             )
         self.screen = screen
+        self.target_timeout_s = target_timeout_s
         self.grounder: Grounder | None = None
         self.decider: ModelDecider | None = None
         if style is not None and hasattr(model, "complete"):
@@ -227,8 +234,9 @@ class ReplayDecider:
         record = self._record(step, "replayed", detail)
         return Decision(actions, situation.frame, "replay", replay=record)
 
-    def _compare(self, step: StepRecord, live: Image.Image) -> _Comparison:
-        recorded = self._screenshot(self.position)
+    def _compare(
+        self, step: StepRecord, live: Image.Image, recorded: Image.Image | None
+    ) -> _Comparison:
         matches, near = [], []
         for action in step.executed:
             for point in points_of(action):
@@ -271,8 +279,28 @@ class ReplayDecider:
         self._loader.shutdown(wait=True, cancel_futures=True)
 
     def _reground(self, step: StepRecord, situation: Situation) -> Decision:
-        live = situation.screenshot.image
-        compared = self._compare(step, live)
+        recorded = self._screenshot(self.position)
+        compared = self._compare(step, situation.screenshot.image, recorded)
+        start = time.monotonic()
+        waited = None
+        while (
+            not compared.found()
+            and self.screen is not None
+            and time.monotonic() - start < self.target_timeout_s
+        ):  # the UI may not have shown it yet (a dialog still opening): look again
+            shot = self.screen.capture()
+            situation = replace(situation, screenshot=shot)
+            compared = self._compare(step, shot.image, recorded)
+            waited = time.monotonic() - start
+        decision = self._judge(step, situation, compared)
+        if waited is None:
+            return decision
+        note = f"looked again for {waited:.1f} s for the recorded target" + (
+            ": it appeared; acted on that later capture" if compared.found() else ""
+        )
+        return replace(decision, notes=[*decision.notes, note])
+
+    def _judge(self, step: StepRecord, situation: Situation, compared: _Comparison) -> Decision:
         pixels = [compared.pixel(i) for i in range(len(compared.matches))]
         scores = [m.score for m in compared.matches]
         low = min(scores) if scores else None
@@ -395,6 +423,7 @@ def replay(
     secrets: Secrets | Mapping[str, str] | None = None,
     settle_timeout_s: float = 5.0,
     settle_poll_s: float = 0.01,
+    target_timeout_s: float = 2.0,
     policy: Policy | None = None,
     budget: Budget | None = None,
     max_retries: int = 1,
@@ -403,14 +432,19 @@ def replay(
 ) -> ReplayResult:
     """Replay ``recording`` (a trajectory directory) on ``screen``; record it into ``out``.
 
-    ``secrets``: values of the secrets the recording types, by name (a missing one is a
-    ConfigurationError before anything runs). ``max_retries``: refused steps given again (a
-    model's unusable answer while re-grounding). Returns the status: ``done`` when every step
-    was replayed, ``failed`` when one diverged (nothing of it acted) or was refused.
+    ``target_timeout_s``: ``reground`` looks again this long for a recorded target that is not
+    on the screen yet. ``secrets``: values of the secrets the recording types, by name (a
+    missing one is a ConfigurationError before anything runs). ``max_retries``: refused steps
+    given again (a model's unusable answer while re-grounding). Returns the status: ``done``
+    when every step was replayed, ``failed`` when one diverged (nothing of it acted) or was
+    refused.
     """
     trajectory = recording if isinstance(recording, Trajectory) else load_trajectory(recording)
     settled = SettledScreen(screen, settle_timeout_s, settle_poll_s)
-    decider = ReplayDecider(trajectory, mode, model=model, style=style, screen=settled)
+    decider = ReplayDecider(
+        trajectory, mode, model=model, style=style, screen=settled,
+        target_timeout_s=target_timeout_s,
+    )  # fmt: skip
     given = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
     missing = [n for n in secrets_typed(trajectory, decider.steps) if n not in given.names]
     if missing:
@@ -445,6 +479,7 @@ def replay(
             "mode": mode,
             "settle_timeout_s": settle_timeout_s,
             "settle_poll_s": settle_poll_s,
+            "target_timeout_s": target_timeout_s,
             "secrets": given.names,
         },
         versions=library_versions(),

@@ -218,3 +218,42 @@ def test_a_settled_screen_waits_for_two_equal_captures_or_its_timeout() -> None:
     busy.capture()
     assert not busy.settled and busy.waited_s >= 0.05
     assert "still changing" in busy.describe()
+
+
+class Late:
+    """A screen where the recorded button appears only after ``after`` captures."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.captures = after, 0
+        self.empty, self.ready = ImageScreen(picture(dx=-400, dy=200)), ImageScreen(picture())
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.ready.monitor
+
+    def capture(self) -> Screenshot:
+        self.captures += 1
+        return (self.ready if self.captures > self.after else self.empty).capture()
+
+
+def test_reground_waits_for_a_target_that_appears_late_and_not_forever(tmp_path: Path) -> None:
+    recorded = record(tmp_path, [CLICK, DONE])
+    executor = DryRunExecutor()
+    late = replay(
+        recorded, screen=Late(after=6), executor=executor, mode="reground", settle_poll_s=0,
+        out=tmp_path / "late",
+    )  # fmt: skip
+    assert late.ok and late.verdicts == {"matched": 1, "replayed": 1}
+    assert executor.calls[0][0] == Click(point=Point.screen(960, 540))
+    first = load_trajectory(tmp_path / "late").steps[0]
+    assert any("it appeared; acted on that later capture" in v for v in first.verdicts)
+
+    executor = DryRunExecutor()
+    never = replay(
+        recorded, screen=Late(after=10**9), executor=executor, mode="reground", settle_poll_s=0,
+        target_timeout_s=0.2, out=tmp_path / "never",
+    )  # fmt: skip
+    assert never.status == "failed" and never.verdicts == {"diverged": 1}
+    assert [type(a) for a, _ in executor.calls] == [Terminate]
+    step = load_trajectory(tmp_path / "never").steps[0]
+    assert any(v.startswith("looked again for 0.") for v in step.verdicts)
