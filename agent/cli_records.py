@@ -38,7 +38,8 @@ def _replay_secrets(names: Sequence[str]) -> Secrets:
 
 
 def replay(args: argparse.Namespace) -> int:
-    from agent.replay import replay, replayable, secrets_typed
+    from agent.recorded import replayable, secrets_typed
+    from agent.replay import replay
     from agent.trajectory import load_trajectory
 
     recording = load_trajectory(args.recording)

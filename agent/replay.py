@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,14 +38,15 @@ from PIL import Image
 
 from actions.executor import Executor
 from actions.policy import Budget, Policy
-from actions.schema import Action, Terminate, TypeText, map_points, points_of
+from actions.schema import Action, Terminate, map_points, points_of
 from agent.decision import Decision, ModelDecider, Situation
 from agent.errors import ConfigurationError
-from agent.geometry import CoordinateSpace, ModelFrame, Point, to_model
+from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.grounding import Grounder, VLMGrounder, grounder_name
 from agent.loop import Agent
 from agent.matching import PatchMatch, crop_patch, find_patch
 from agent.models.base import Backend
+from agent.recorded import capture_pixel, fraction, replayable, secrets_typed
 from agent.screen import CaptureSource, SettledScreen
 from agent.secrets import Secrets
 from agent.step import Session, Step, library_versions
@@ -67,45 +67,9 @@ from agent.trajectory import (
     now_iso,
 )
 
-__all__ = ["REPLAY_MODES", "ReplayDecider", "ReplayResult", "replay", "replayable", "secrets_typed"]
+__all__ = ["REPLAY_MODES", "ReplayDecider", "ReplayResult", "replay"]
 
 REPLAY_MODES: tuple[ReplayMode, ...] = get_args(ReplayMode)
-
-
-def replayable(trajectory: Trajectory) -> list[StepRecord]:
-    """The recorded steps that were carried out: actions executed, every one ok, no error."""
-    return [
-        s
-        for s in trajectory.steps
-        if s.executed
-        and s.error is None
-        and not s.interrupted
-        and s.frame is not None
-        and s.monitor is not None
-        and len(s.results) == len(s.executed)
-        and all(r.ok for r in s.results)
-    ]
-
-
-def secrets_typed(trajectory: Trajectory, steps: list[StepRecord]) -> list[str]:
-    """The names of the recording's secrets that ``steps`` type (as ``{NAME}`` placeholders)."""
-    names = trajectory.meta.settings.get("secrets") or []
-    typed = " ".join(a.text for s in steps for a in s.executed if isinstance(a, TypeText))
-    return [n for n in names if re.search(r"\{" + re.escape(n) + r"\}", typed)]
-
-
-def _capture_pixel(point: Point, step: StepRecord) -> tuple[float, float]:
-    """Where a recorded screen point lay in the recorded capture (its pixels)."""
-    assert step.frame is not None and step.monitor is not None
-    frame = step.frame.frame()
-    capture = ModelFrame.identity(frame.source_width, frame.source_height)
-    return to_model(point, capture, step.monitor.monitor()).xy()
-
-
-def _fraction(point: Point, step: StepRecord) -> Point:
-    """A recorded screen point as fractions of the recorded capture (REL1)."""
-    assert step.frame is not None and step.monitor is not None
-    return to_model(point, step.frame.frame(), step.monitor.monitor(), CoordinateSpace.REL1)
 
 
 def _replace_points(action: Action, points: Iterator[Point]) -> Action:
@@ -228,7 +192,7 @@ class ReplayDecider:
 
     def _scaled(self, step: StepRecord, situation: Situation) -> Decision:
         assert step.monitor is not None
-        actions = [map_points(a, lambda p: _fraction(p, step)) for a in step.executed]
+        actions = [map_points(a, lambda p: fraction(p, step)) for a in step.executed]
         live = situation.screenshot.monitor
         detail = f"mapped from {step.monitor.monitor().describe()} to {live.describe()}"
         record = self._record(step, "replayed", detail)
@@ -240,13 +204,13 @@ class ReplayDecider:
         matches, near = [], []
         for action in step.executed:
             for point in points_of(action):
-                fraction = _fraction(point, step)
-                expected = (fraction.x * live.width, fraction.y * live.height)
+                where = fraction(point, step)
+                expected = (where.x * live.width, where.y * live.height)
                 near.append(expected)
                 if recorded is None:
                     matches.append(PatchMatch(False, None, None, 0.0, -1.0, "no screenshot"))
                     continue
-                patch = crop_patch(recorded, *_capture_pixel(point, step))
+                patch = crop_patch(recorded, *capture_pixel(point, step))
                 matches.append(find_patch(live, patch, expected))
         return _Comparison(matches, near)
 
