@@ -21,10 +21,10 @@ from typing import IO, Any, Protocol
 from PIL import Image
 
 from agent.errors import BackendError, ConfigurationError, ModelError, NotFound, OutOfBounds
-from agent.evaluation.metric import inside
+from agent.evaluation.metric import judge
 from agent.evaluation.progress import Progress
 from agent.evaluation.prompts import EvalPrompt
-from agent.evaluation.records import ResultRecord
+from agent.evaluation.records import ResultRecord, Status
 from agent.evaluation.results import Results, write_summary
 from agent.evaluation.samples import Sample
 from agent.geometry import ModelFrame
@@ -120,42 +120,52 @@ class GrounderAsker:
         return answers
 
 
+def _sample_fields(sample: Sample, prompt: str) -> dict[str, Any]:
+    """What every result line says of its sample (the ground truth travels with the answer)."""
+    return {
+        "id": sample.id,
+        "annotation": sample.annotation.name,
+        "index": sample.index,
+        "image": sample.image_rel,
+        "image_size": sample.image_size,
+        "instruction": sample.instruction,
+        "box": sample.box,
+        "platform": sample.platform,
+        "ui_type": sample.ui_type,
+        "group": sample.group,
+        "application": sample.application,
+        "source": sample.source,
+        "prompt": prompt,
+    }
+
+
 def _record(sample: Sample, prompt: str, answer: Answer) -> ResultRecord:
-    point = box = None
-    status, error = "wrong", None
+    point: tuple[float, float] | None = None
+    box: tuple[float, float, float, float] | None = None
+    status: Status = "wrong"
+    error: str | None = None
     if answer.located is not None:
         try:
             x, y = answer.located.pixel()
             point = (float(x), float(y))
             corners = answer.located.box_pixels(clamp=True)
-            box = tuple(float(v) for v in corners) if corners else None
+            if corners is not None:
+                box = (float(corners[0]), float(corners[1]), float(corners[2]), float(corners[3]))
         except OutOfBounds as exc:
             error = f"OutOfBounds: {exc}"
         else:
-            status = "correct" if inside(point, sample.box) else "wrong"
+            status = judge(point, None, sample.box) or "wrong"  # a box answer's point: its centre
     elif not answer.raw.strip():
         status, error = "empty", "no answer" if answer.error is None else _line(answer.error)
     else:
         status, error = "parse_error", _line(answer.error) if answer.error else "unreadable"
     return ResultRecord(
-        id=sample.id,
-        annotation=sample.annotation.name,
-        index=sample.index,
-        image=sample.image_rel,
-        image_size=sample.image_size,
-        instruction=sample.instruction,
-        box=sample.box,
-        platform=sample.platform,
-        ui_type=sample.ui_type,
-        group=sample.group,
-        application=sample.application,
-        source=sample.source,
-        prompt=prompt,
+        **_sample_fields(sample, prompt),
         raw=answer.raw,
         point=point,
-        answer_box=box,  # type: ignore[arg-type]
+        answer_box=box,
         frame=FrameRecord.of(answer.frame) if answer.frame else None,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         error=error,
         latency_s=answer.latency_s,
         prompt_tokens=answer.prompt_tokens,
@@ -170,12 +180,10 @@ def _line(exc: BaseException) -> str:
 
 def _infra(sample: Sample, prompt: str, exc: BaseException) -> ResultRecord:
     return ResultRecord(
-        id=sample.id, annotation=sample.annotation.name, index=sample.index,
-        image=sample.image_rel, image_size=sample.image_size, instruction=sample.instruction,
-        box=sample.box, platform=sample.platform, ui_type=sample.ui_type, group=sample.group,
-        application=sample.application, source=sample.source, prompt=prompt,
-        status="infra_error", error=f"{type(exc).__name__}",  # the text may hold a key
-    )  # fmt: skip
+        **_sample_fields(sample, prompt),
+        status="infra_error",
+        error=type(exc).__name__,  # the text may hold a key
+    )
 
 
 # -- the run ------------------------------------------------------------------------------

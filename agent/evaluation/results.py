@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agent.errors import ConfigurationError
-from agent.evaluation.metric import inside, markdown_table, summarize
+from agent.evaluation.metric import judge, markdown_table, summarize
 from agent.evaluation.records import ResultRecord
 from agent.trajectory import now_iso
 
@@ -168,6 +168,6 @@ def rescore(directory: Path | str) -> dict[str, Any]:
         raise ConfigurationError(f"{directory}: no results.jsonl to rescore")
     for key, record in results.records.items():
         if record.point is not None and record.status in ("correct", "wrong"):
-            status = "correct" if inside(record.point, record.box) else "wrong"
+            status = judge(record.point, None, record.box)
             results.records[key] = record.model_copy(update={"status": status})
     return write_summary(results)
