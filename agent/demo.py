@@ -12,10 +12,13 @@ and its style) the same task runs through the VLM.
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from actions.executor import PyAutoGUIExecutor
 from agent.desktop import Desktop
@@ -26,11 +29,11 @@ from agent.screen import Screen
 from agent.styles.base import Style
 from agent.task_runner import CheckResult, run_task
 from agent.tasks import load_task
-from agent.testing.xvfb import VirtualDisplay, XvfbError, XvfbNotFoundError
+from agent.testing.xvfb import VirtualDisplay, XvfbError
 from agent.trajectory import RunStatus
 from agent.viewer import write_viewer
 
-__all__ = ["DEMO_TASK", "DemoResult", "bundled_task", "run_demo"]
+__all__ = ["DEMO_TASK", "DemoResult", "bundled_task", "private_display", "run_demo"]
 
 DEMO_TASK = "save-preferences"
 SCREEN_SIZE = (1280, 800)
@@ -75,6 +78,21 @@ def _check_tools() -> None:
             )
 
 
+@contextmanager
+def private_display(size: tuple[int, int] = SCREEN_SIZE) -> Iterator[VirtualDisplay]:
+    """A started private Xvfb, stopped afterwards; ConfigurationError (one line) if it cannot
+    start."""
+    display = VirtualDisplay(*size)
+    try:
+        display.start()
+    except (OSError, XvfbError) as exc:  # XvfbNotFoundError is a FileNotFoundError
+        raise ConfigurationError(f"cannot start a private display: {exc}") from exc
+    try:
+        yield display
+    finally:
+        display.stop()
+
+
 def run_demo(
     out: Path | str,
     *,
@@ -84,31 +102,32 @@ def run_demo(
     progress: Callable[[str], None] = lambda line: None,
     settle_s: float = 0.1,
     stop_file: Path | str | None = None,
+    private: bool = True,
+    settings: dict[str, Any] | None = None,
 ) -> DemoResult:
     """Run the bundled ``task`` on a private virtual display and record it into ``out``.
 
     ``model``: a backend with its ``style``, or a grounder; None: the offline OCR grounder.
     ``stop_file``: the run stops before its next action once this file exists (``aborted``).
-    Raises ConfigurationError (one line) when Xvfb or xdotool is missing.
+    ``private=False``: on the real display (``$DISPLAY``) instead, for a caller that asked
+    its user. ``settings`` go into the trajectory's meta. Raises ConfigurationError (one line)
+    when Xvfb or xdotool is missing for a private display.
     """
-    _check_tools()
+    if private:
+        _check_tools()
     path = bundled_task(task)
     if model is None:
         from agent.models.ocr import OCRGrounder
 
         model, style = OCRGrounder(), None
     out = Path(out)
-    display = VirtualDisplay(*SCREEN_SIZE)
-    try:
-        display.start()
-    except (XvfbNotFoundError, XvfbError) as exc:
-        raise ConfigurationError(f"cannot start a private display: {exc}") from exc
-    try:
+    grounder = model
+    with private_display() if private else nullcontext() as display:
+        name = display.name if display is not None else None
         with (
-            Screen(display=display.name) as screen,
-            PyAutoGUIExecutor(settle_s=settle_s, display=display.name) as executor,
+            Screen(display=name) as screen,
+            PyAutoGUIExecutor(settle_s=settle_s, display=name) as executor,
         ):
-            grounder = model
 
             def desktop(directory: Path) -> Desktop:
                 return Desktop(
@@ -119,16 +138,17 @@ def run_demo(
                     out=directory,
                     name=path.stem,
                     stop_file=stop_file,
-                    settings={"demo": True, "display": display.name},
+                    settings={"demo": True, "display": name or "real", **(settings or {})},
                 )
 
-            progress(f"private display {display.name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
+            if display is not None:
+                progress(f"private display {name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
+            else:
+                progress(f"real display {os.environ.get('DISPLAY', '')}".rstrip())
             result = run_task(
                 load_task(path), desktop, out, screen=screen, progress=progress,
-                app_env=display.env,
+                app_env=display.env if display is not None else None,
             )  # fmt: skip
-    finally:
-        display.stop()
     report = write_viewer(out)
     return DemoResult(
         result.status, result.message, result.checks, out, report, model.model

@@ -45,7 +45,6 @@ from agent.ui_models import ModelCache, ModelChoice
 __all__ = ["RunJob", "RunManager", "RunRequest", "bundled_apps", "bundled_tasks", "step_line"]
 
 _ROOT = Path(__file__).resolve().parents[1]
-SCREEN_SIZE = (1280, 800)
 _APP_TIMEOUT_S = 20.0
 
 
@@ -225,53 +224,22 @@ class RunManager:
             model = self.models.grounder(choice)
         else:
             model, style = self.models.backend(choice), self.models.style(choice)
-        if job.request.real_display:
-            self._task_on_real_display(job, task, model, style)
-        else:
-            from agent.demo import run_demo
+        from agent.demo import run_demo
 
-            result = run_demo(
-                job.out,
-                model=model,
-                style=style,
-                task=task,
-                progress=job.line,
-                stop_file=job.stop_file,
-            )
-            job.status, job.message, job.checks = result.status, result.message, result.checks
-            job.report = result.report
-        job.line(f"{job.status}: {job.message}")
-
-    def _task_on_real_display(
-        self, job: RunJob, task: str, model: Grounder | Backend, style: Style | None
-    ) -> None:
-        from actions.executor import PyAutoGUIExecutor
-        from agent.demo import bundled_task
-        from agent.desktop import Desktop
-        from agent.screen import Screen
-        from agent.task_runner import run_task
-        from agent.tasks import load_task
-        from agent.viewer import write_viewer
-
-        loaded = load_task(bundled_task(task))
-        job.line(f"real display {os.environ.get('DISPLAY', '')}".rstrip())
-        with Screen() as screen, PyAutoGUIExecutor(settle_s=0.3) as executor:
-
-            def desktop(directory: Path) -> Desktop:
-                return Desktop(
-                    model,
-                    style,
-                    screen=screen,
-                    executor=executor,
-                    out=directory,
-                    name=loaded.name,
-                    stop_file=job.stop_file,
-                    settings={"ui": True, "display": "real"},
-                )
-
-            result = run_task(loaded, desktop, job.out, screen=screen, progress=job.line)
+        result = run_demo(
+            job.out,
+            model=model,
+            style=style,
+            task=task,
+            progress=job.line,
+            stop_file=job.stop_file,
+            private=not job.request.real_display,
+            settle_s=0.3 if job.request.real_display else 0.1,
+            settings={"ui": True},
+        )
         job.status, job.message, job.checks = result.status, result.message, result.checks
-        job.report = write_viewer(job.out)
+        job.report = result.report
+        job.line(f"{job.status}: {job.message}")
 
     def _instruction(self, job: RunJob) -> None:
         from actions.executor import PyAutoGUIExecutor
@@ -317,28 +285,23 @@ def _display(job: RunJob, request: RunRequest) -> Iterator[str | None]:
         job.line(f"real display {os.environ.get('DISPLAY', '')}".rstrip())
         yield None
         return
-    from agent.testing.xvfb import VirtualDisplay, XvfbError
+    from agent.demo import SCREEN_SIZE, private_display
 
-    display = VirtualDisplay(*SCREEN_SIZE)
-    try:
-        display.start()
-    except (OSError, XvfbError) as exc:
-        raise ConfigurationError(f"cannot start a private display: {exc}") from exc
-    app: subprocess.Popen[bytes] | None = None
-    try:
-        job.line(f"private display {display.name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
-        if request.app is not None:
-            app = _launch_app(job, request.app, display.env, Path(job.stop_file.parent))
-        yield display.name
-    finally:
-        if app is not None:
-            app.terminate()
-            try:
-                app.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                app.kill()
-                app.wait(timeout=5)
-        display.stop()
+    with private_display() as display:
+        app: subprocess.Popen[bytes] | None = None
+        try:
+            job.line(f"private display {display.name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
+            if request.app is not None:
+                app = _launch_app(job, request.app, display.env, Path(job.stop_file.parent))
+            yield display.name
+        finally:
+            if app is not None:
+                app.terminate()
+                try:
+                    app.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    app.kill()
+                    app.wait(timeout=5)
 
 
 def _launch_app(
