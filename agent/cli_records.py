@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.cli import EXIT_CODES
-from agent.cli_run import desktop_parts, make_backend, make_grounder, progress_line
+from agent.cli_run import desktop_parts, make_backend, make_grounder
 from agent.errors import ConfigurationError
 from agent.secrets import Secrets
 from agent.step import Step
@@ -54,7 +54,7 @@ def replay(args: argparse.Namespace) -> int:
     def progress(step: Step) -> None:
         r = step.record
         verdict = f"{r.replay.verdict} (step {r.replay.step})" if r.replay else "end"
-        line = f"{progress_line(step)} | {verdict}"
+        line = f"{step.line()} | {verdict}"
         print(secrets.redact(line), flush=True)
 
     result = replay(

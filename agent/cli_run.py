@@ -14,7 +14,6 @@ from pathlib import Path
 
 from actions.executor import Executor
 from actions.policy import Budget, Policy
-from actions.schema import Action, points_of
 from agent.cli import EXIT_CODES
 from agent.errors import ConfigurationError
 from agent.grounding import Grounder
@@ -50,27 +49,6 @@ def make_backend(args: argparse.Namespace, style: Style, base_url: str | None = 
     if not openai and spec.model:
         print(f"loading {spec.model} ...", file=sys.stderr, flush=True)
     return load_backend(spec)
-
-
-def _describe(actions: Sequence[Action]) -> str:
-    parts = []
-    for action in actions:
-        points = " ".join(f"({p.x:g},{p.y:g})" for p in points_of(action))
-        parts.append(f"{action.action} {points}".strip())
-    return ", ".join(parts) or "-"
-
-
-def progress_line(step: Step) -> str:
-    r = step.record
-    ended = step.status in ("error", "aborted", "budget") or (
-        step.status == "failed" and (r.error or "").startswith("LoopDetected")
-    )
-    outcome = "ok" if not r.error else f"{'error' if ended else 'refused'}: {r.error}"
-    line = (
-        f"step {r.index + 1}: {_describe(r.parsed)} -> screen {_describe(r.executed)}"
-        f" | {outcome} | model {r.timings.get('model', 0.0):.2f}s"
-    )
-    return line + (f" | {step.status}" if step.status else "")
 
 
 def _secrets(names: Sequence[str]) -> Secrets:
@@ -213,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     steps = agent.steps(args.instruction)
     try:
         for step in steps:
-            print(secrets.redact(progress_line(step)), flush=True)
+            print(secrets.redact(step.line()), flush=True)
             last = step
     finally:
         steps.close()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from actions.executor import ActionResult
-from actions.schema import Action
+from actions.schema import Action, points_of
 from agent.decision import Decision
 from agent.geometry import ModelFrame
 from agent.screen import Screenshot
@@ -55,6 +56,14 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _describe(actions: Sequence[Action]) -> str:
+    parts = []
+    for action in actions:
+        points = " ".join(f"({p.x:g},{p.y:g})" for p in points_of(action))
+        parts.append(f"{action.action} {points}".strip())
+    return ", ".join(parts) or "-"
+
+
 @dataclass(frozen=True)
 class Step:
     """One step and what came of it. ``status`` is set on the last step of a run."""
@@ -62,6 +71,20 @@ class Step:
     record: StepRecord
     status: RunStatus | None = None
     message: str | None = None
+
+    def line(self) -> str:
+        """The step in one progress line: the parsed and executed actions, how it went (a
+        refusal the model is told about, or the error that ended the run), the model's time."""
+        r = self.record
+        ended = self.status in ("error", "aborted", "budget") or (
+            self.status == "failed" and (r.error or "").startswith("LoopDetected")
+        )
+        outcome = "ok" if not r.error else f"{'error' if ended else 'refused'}: {r.error}"
+        line = (
+            f"step {r.index + 1}: {_describe(r.parsed)} -> screen {_describe(r.executed)}"
+            f" | {outcome} | model {r.timings.get('model', 0.0):.2f}s"
+        )
+        return line + (f" | {self.status}" if self.status else "")
 
 
 @dataclass(frozen=True)

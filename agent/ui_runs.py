@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from actions.schema import points_of
 from agent.errors import ConfigurationError
 from agent.grounding import Grounder
 from agent.models.base import Backend
@@ -42,7 +41,7 @@ from agent.trajectory import RunStatus
 from agent.ui_ground import one_line
 from agent.ui_models import ModelCache, ModelChoice
 
-__all__ = ["RunJob", "RunManager", "RunRequest", "bundled_apps", "bundled_tasks", "step_line"]
+__all__ = ["RunJob", "RunManager", "RunRequest", "bundled_apps", "bundled_tasks"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 _APP_TIMEOUT_S = 20.0
@@ -269,7 +268,7 @@ class RunManager:
                 job.line(f"trajectory {job.out}")
                 last: Step | None = None
                 for step in agent.steps(request.instruction.strip()):
-                    job.line(step_line(step))
+                    job.line(step.line())
                     last = step
         if last is not None and last.status is not None:
             job.status, job.message = last.status, last.message or ""
@@ -332,15 +331,3 @@ def _launch_app(
     app.kill()
     app.wait(timeout=5)
     raise ConfigurationError(f"the app {name} drew no window within {_APP_TIMEOUT_S:g} s")
-
-
-def step_line(step: Step) -> str:
-    """One progress line for a step of the loop: what was done where, and how it went."""
-    record = step.record
-    actions = []
-    for action in record.executed:
-        points = " ".join(f"({p.x:g}, {p.y:g})" for p in points_of(action))
-        actions.append(f"{action.action} {points}".strip())
-    outcome = "ok" if not record.error else f"error: {record.error}"
-    line = f"step {record.index + 1}: {', '.join(actions) or '-'} | {outcome}"
-    return line + (f" | {step.status}" if step.status else "")
