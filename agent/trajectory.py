@@ -21,7 +21,6 @@ placeholder in every line before it is written (:class:`agent.secrets.Secrets`).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,6 +36,7 @@ from actions.executor import ActionResult
 from actions.schema import Action
 from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor, Point
+from agent.png import encode_png
 from agent.secrets import Secrets
 
 __all__ = [
@@ -299,9 +299,7 @@ class TrajectoryRecorder:
     def _write_png(self, name: str, image: Image) -> str:
         final = self.directory / name
         tmp = final.with_suffix(".png.tmp")
-        encoded = io.BytesIO()
-        image.save(encoded, format="PNG", compress_level=self._png_level)
-        data = encoded.getvalue()
+        data = encode_png(image, self._png_level)
         tmp.write_bytes(data)
         os.replace(tmp, final)
         return hashlib.sha256(data).hexdigest()

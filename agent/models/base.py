@@ -6,21 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from PIL import Image
-
 from agent.chat import Message
 from agent.geometry import ModelFrame
 
-__all__ = ["Backend", "Completion", "resize_to"]
-
-
-def resize_to(image: Image.Image, frame: ModelFrame) -> Image.Image:
-    """``image`` as the model sees it in ``frame``: RGB, resized with bicubic interpolation as
-    qwen-vl-utils does (the one resize every backend uses; an image already that size is kept)."""
-    rgb = image.convert("RGB") if image.mode != "RGB" else image
-    if rgb.size == (frame.width, frame.height):
-        return rgb
-    return rgb.resize((frame.width, frame.height), Image.Resampling.BICUBIC)
+__all__ = ["Backend", "Completion"]
 
 
 @dataclass(frozen=True)

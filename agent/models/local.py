@@ -33,7 +33,8 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion, resize_to
+from agent.models.base import Completion
+from agent.models.resize import Resizer
 
 __all__ = ["TransformersBackend", "to_hf_conversation"]
 
@@ -121,6 +122,7 @@ class TransformersBackend:
         self.max_pixels = max_pixels
         self.max_new_tokens = max_new_tokens
         self._generation_kwargs = dict(generation_kwargs or {})
+        self.resizer = Resizer()
         self._load(device, dtype, sample)
 
     def _load(self, device: str, dtype: str, sample: bool) -> None:
@@ -260,7 +262,7 @@ class TransformersBackend:
     def _images(self, messages: Sequence[Message]) -> list[Image.Image]:
         """The prompt's images, each resized to its frame (the backend's one resize)."""
         return [
-            resize_to(image, self.frame_for(image.width, image.height))
+            self.resizer.resize(image, self.frame_for(image.width, image.height))
             for message in messages
             for image in message.images
         ]

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import io
 import json
 import math
 import random
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,9 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion, resize_to
+from agent.models.base import Completion
+from agent.models.resize import Resizer
+from agent.png import encode_png
 
 __all__ = ["OpenAIBackend", "encode_image"]
 
@@ -43,9 +46,30 @@ _NO_KEY = "EMPTY"  # local servers take any key; never let the client read OPENA
 
 def encode_image(image: Image.Image) -> str:
     """A PNG data URL of ``image`` (lossless, so the server gets exactly the frame's pixels)."""
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+
+
+class _Encoded:
+    """Data URLs of the images sent lately, by identity: a history screenshot (or an unchanged
+    screen, which the resizer returns as the same image) is not encoded again."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._urls: OrderedDict[int, tuple[Image.Image, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def url(self, image: Image.Image) -> str:
+        with self._lock:
+            hit = self._urls.get(id(image))
+            if hit is not None and hit[0] is image:
+                self._urls.move_to_end(id(image))
+                return hit[1]
+        url = encode_image(image)
+        with self._lock:
+            self._urls[id(image)] = (image, url)
+            while len(self._urls) > self._size:
+                self._urls.popitem(last=False)
+        return url
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -135,6 +159,8 @@ class OpenAIBackend:
         self.extra_body = dict(extra_body or {})
         self.check_prompt_tokens = check_prompt_tokens
         self.sleep: Callable[[float], None] = time.sleep
+        self.resizer = Resizer()
+        self._encoded = _Encoded()
         self._openai: Any = openai
         self._client: Any = openai.OpenAI(
             base_url=self.base_url,
@@ -171,9 +197,9 @@ class OpenAIBackend:
                     parts.append({"type": "text", "text": part})
                     continue
                 frame = self.frame_for(part.width, part.height)
-                image = resize_to(part, frame)
+                image = self.resizer.resize(part, frame)
                 frames.append(frame)
-                parts.append({"type": "image_url", "image_url": {"url": encode_image(image)}})
+                parts.append({"type": "image_url", "image_url": {"url": self._encoded.url(image)}})
             wire.append({"role": message.role, "content": parts})
         return wire, frames
 
