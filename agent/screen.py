@@ -14,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
+from agent.changes import note_change
 from agent.errors import CaptureError, ConfigurationError
 from agent.geometry import Monitor
 from agent.matching import same_screen
@@ -125,6 +128,7 @@ class Screen:
         self._index = self._resolve(monitor)
         self._scale = scale
         self._checked = False
+        self._last: tuple[Any, npt.NDArray[np.uint32], Image.Image] | None = None
 
     @staticmethod
     def list_monitors() -> list[Monitor]:
@@ -179,9 +183,34 @@ class Screen:
             raise CaptureError(f"cannot capture monitor {self._index}: {exc}") from exc
 
     def _grab(self, info: dict[str, Any]) -> Image.Image:
-        """The monitor's pixels as the platform captures them (physical pixels)."""
+        """The monitor's pixels as the platform captures them (physical pixels).
+
+        Only the rows that changed since the last capture are converted from BGRX (the rest is
+        the last image's); the image carries where it changed (:func:`agent.changes.changed_since`)
+        for the resizer."""
         shot = self._sct.grab(info)
-        return Image.frombytes("RGB", shot.size, shot.bgra, "raw", "BGRX")
+        raw = shot.raw
+        width, height = shot.size
+        pixels = np.frombuffer(raw, dtype=np.uint32).reshape(height, width)
+        last = self._last
+        if last is None or last[1].shape != pixels.shape or last[0] is raw:  # (a reused buffer)
+            image = Image.frombytes("RGB", shot.size, raw, "raw", "BGRX")
+        else:
+            _, before, previous = last
+            rows = np.flatnonzero((before != pixels).any(axis=1))
+            image = previous.copy()
+            box = None
+            if rows.size:
+                top, bottom = int(rows[0]), int(rows[-1]) + 1
+                band = raw[top * width * 4 : bottom * width * 4]
+                image.paste(
+                    Image.frombytes("RGB", (width, bottom - top), band, "raw", "BGRX"), (0, top)
+                )
+                columns = np.flatnonzero((before[top:bottom] != pixels[top:bottom]).any(axis=0))
+                box = (int(columns[0]), top, int(columns[-1]) + 1, bottom)
+            note_change(image, previous, box)
+        self._last = (raw, pixels, image)
+        return image
 
     def capture(self) -> Screenshot:
         """A capture of the monitor; raises CaptureError when the platform cannot take one."""
@@ -197,9 +226,10 @@ class Screen:
             measured = detect_scale(image.size, logical)
             if self._scale is None:
                 self._scale = measured
-            elif any(abs(size / self._scale - units) > 1.5 for size, units in (
-                (image.width, logical[0]), (image.height, logical[1])
-            )):
+            elif any(
+                abs(size / self._scale - units) > 1.5
+                for size, units in ((image.width, logical[0]), (image.height, logical[1]))
+            ):
                 raise ConfigurationError(
                     f"scale {self._scale:g} does not fit monitor {self._index}: its capture is "
                     f"{image.width}x{image.height} physical pixels for {logical[0]}x{logical[1]}"

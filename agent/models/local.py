@@ -217,25 +217,7 @@ class TransformersBackend:
         image, checked like :meth:`complete`'s. A prompt whose last message is the assistant's
         is continued (a prefilled answer); the completion is then the continuation only."""
         start = time.perf_counter()
-        texts: list[str] = []
-        images: list[Image.Image] = []
-        counts: list[int] = []
-        for messages, _ in requests:
-            prepared = self._images(messages)
-            images += prepared
-            counts.append(len(prepared))
-            texts.append(self._template(messages))
-        tokenizer = self.processor.tokenizer
-        side = tokenizer.padding_side
-        tokenizer.padding_side = "left"  # every prompt ends where generation starts
-        try:
-            inputs = self.processor(
-                text=texts, images=images or None, padding=True, return_tensors="pt"
-            )
-        finally:
-            tokenizer.padding_side = side
-        self._check_frames(inputs, counts, [frame for _, frame in requests])
-        inputs = inputs.to(self.device)
+        inputs = self.prepare(requests)
         try:
             with self._torch.inference_mode():
                 output = self.net.generate(
@@ -258,6 +240,29 @@ class TransformersBackend:
                 )
             )
         return completions
+
+    def prepare(self, requests: Sequence[tuple[Sequence[Message], ModelFrame]]) -> Any:
+        """The processor's output for several prompts (left-padded, on the model's device), each
+        prompt's last image checked against its frame: all the work before ``generate()``."""
+        texts: list[str] = []
+        images: list[Image.Image] = []
+        counts: list[int] = []
+        for messages, _ in requests:
+            prepared = self._images(messages)
+            images += prepared
+            counts.append(len(prepared))
+            texts.append(self._template(messages))
+        tokenizer = self.processor.tokenizer
+        side = tokenizer.padding_side
+        tokenizer.padding_side = "left"  # every prompt ends where generation starts
+        try:
+            inputs = self.processor(
+                text=texts, images=images or None, padding=True, return_tensors="pt"
+            )
+        finally:
+            tokenizer.padding_side = side
+        self._check_frames(inputs, counts, [frame for _, frame in requests])
+        return inputs.to(self.device)
 
     def _images(self, messages: Sequence[Message]) -> list[Image.Image]:
         """The prompt's images, each resized to its frame (the backend's one resize)."""
