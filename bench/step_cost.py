@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -327,7 +327,7 @@ def run_encode(tmp: Path) -> None:
         image.save(buffer, **options)
         return buffer.getvalue()
 
-    encoders = {
+    encoders: dict[str, Callable[[], bytes]] = {
         "gui-agent PNG (unfiltered, zlib 1)": lambda: encode_png(image),
         "Pillow PNG level 1": lambda: pil(format="PNG", compress_level=1),
         "Pillow PNG default (level 6)": lambda: pil(format="PNG"),
