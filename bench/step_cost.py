@@ -53,7 +53,6 @@ from agent.geometry import ModelFrame, Point, to_model  # noqa: E402
 from agent.loop import Agent  # noqa: E402
 from agent.models.openai_backend import OpenAIBackend  # noqa: E402
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
-from agent.png import encode_png  # noqa: E402
 from agent.screen import Screen  # noqa: E402
 from agent.styles.qwen25vl import Qwen25VLComputerUse  # noqa: E402
 from agent.testing.tk_app import TkApp  # noqa: E402
@@ -316,6 +315,8 @@ def run_local(steps: int, tmp: Path) -> None:
 
 
 def run_encode(tmp: Path) -> None:
+    from agent.png import encode_png
+
     width, height = 1920, 1080
     with desktop(width, height, tmp) as _, Screen() as screen:
         capture = screen.capture().image
