@@ -49,6 +49,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from actions.executor import PyAutoGUIExecutor  # noqa: E402
+from actions.schema import Click  # noqa: E402
 from agent.geometry import ModelFrame, Point, to_model  # noqa: E402
 from agent.loop import Agent  # noqa: E402
 from agent.models.openai_backend import OpenAIBackend  # noqa: E402
@@ -281,12 +282,14 @@ def run_local(steps: int, tmp: Path) -> None:
     backend = TransformersBackend(str(model), max_pixels=REDUCED, device="cpu")
     style = Qwen25VLComputerUse()
     ours, theirs = [], []
-    import pyautogui
-
-    pyautogui.PAUSE = 0.0
-    with desktop(width, height, tmp) as (_, center), Screen() as screen:
+    with (
+        desktop(width, height, tmp) as (_, center),
+        Screen() as screen,
+        PyAutoGUIExecutor(settle_s=0.0) as executor,
+    ):
         for _ in range(steps):
-            pyautogui.click(*center)  # what the screen of a real step shows: the last click
+            # what the screen of a real step shows: the last click
+            executor.execute(Click(point=Point.screen(*center)), screen.monitor)
             shot = screen.capture()
             frame = backend.frame_for(shot.image.width, shot.image.height)
             start = time.perf_counter()
