@@ -1,10 +1,10 @@
-"""Where a capture differs from the one before it, carried by the image itself.
+"""Where a capture differs from the one before it, noted beside the image.
 
 :class:`agent.screen.Screen` compares each capture with the last one in the platform's raw
-pixels (cheaper than comparing images) and notes the box that changed on the new image;
-:class:`agent.models.resize.Resizer` then redoes only that region. The note names the previous
-image by a weak reference, so it never keeps an old capture alive, and it is trusted only for
-that very image object.
+pixels (cheaper than comparing images) and notes the box that changed;
+:class:`agent.models.resize.Resizer` then redoes only that region. Notes hold weak references
+only (they never keep a capture alive, and go when the image goes), live outside the image (its
+``info`` stays picklable) and are trusted only for those very two image objects.
 """
 
 from __future__ import annotations
@@ -15,21 +15,20 @@ from PIL import Image
 
 __all__ = ["changed_since", "note_change"]
 
-_KEY = "gui_agent_changed"
+Box = tuple[int, int, int, int]
+_notes: dict[int, tuple[weakref.ref[Image.Image], weakref.ref[Image.Image], Box | None]] = {}
 
 
-def note_change(
-    image: Image.Image, previous: Image.Image, box: tuple[int, int, int, int] | None
-) -> None:
-    """Note on ``image`` that it equals ``previous`` outside ``box`` (None: equal everywhere)."""
-    image.info[_KEY] = (weakref.ref(previous), box)
+def note_change(image: Image.Image, previous: Image.Image, box: Box | None) -> None:
+    """Note that ``image`` equals ``previous`` outside ``box`` (None: equal everywhere)."""
+    key = id(image)
+    gone = lambda _: _notes.pop(key, None)  # noqa: E731 - dropped with the image
+    _notes[key] = (weakref.ref(image, gone), weakref.ref(previous), box)
 
 
-def changed_since(
-    image: Image.Image, previous: Image.Image
-) -> tuple[bool, tuple[int, int, int, int] | None]:
-    """``(known, box)``: whether ``image`` carries a note about ``previous``, and its box."""
-    note = image.info.get(_KEY)
-    if note is None or note[0]() is not previous:
+def changed_since(image: Image.Image, previous: Image.Image) -> tuple[bool, Box | None]:
+    """``(known, box)``: whether a note says how ``image`` differs from ``previous``; the box."""
+    note = _notes.get(id(image))
+    if note is None or note[0]() is not image or note[1]() is not previous:
         return False, None
-    return True, note[1]
+    return True, note[2]
