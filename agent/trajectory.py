@@ -36,7 +36,7 @@ from actions.executor import ActionResult
 from actions.schema import Action
 from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor, Point
-from agent.png import encode_png
+from agent.png import PngEncoder
 from agent.secrets import Secrets
 
 __all__ = [
@@ -269,7 +269,7 @@ class TrajectoryRecorder:
         self.directory = Path(directory)
         self.secrets = secrets or Secrets()
         self.meta = meta
-        self._png_level = png_level
+        self._png = PngEncoder(png_level)  # used by the writer thread only
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             if (self.directory / "steps.jsonl").exists():
@@ -299,7 +299,7 @@ class TrajectoryRecorder:
     def _write_png(self, name: str, image: Image) -> str:
         final = self.directory / name
         tmp = final.with_suffix(".png.tmp")
-        data = encode_png(image, self._png_level)
+        data = self._png.encode(image)
         tmp.write_bytes(data)
         os.replace(tmp, final)
         return hashlib.sha256(data).hexdigest()

@@ -34,7 +34,7 @@ from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
 from agent.models.base import Completion
 from agent.models.resize import Resizer
-from agent.png import encode_png
+from agent.png import PngEncoder, encode_png
 
 __all__ = ["OpenAIBackend", "encode_image"]
 
@@ -44,9 +44,11 @@ _MAX_BACKOFF_S = 30.0
 _NO_KEY = "EMPTY"  # local servers take any key; never let the client read OPENAI_API_KEY
 
 
-def encode_image(image: Image.Image) -> str:
-    """A PNG data URL of ``image`` (lossless, so the server gets exactly the frame's pixels)."""
-    return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+def encode_image(image: Image.Image, encoder: PngEncoder | None = None) -> str:
+    """A PNG data URL of ``image`` (lossless, so the server gets exactly the frame's pixels);
+    ``encoder`` reuses the bands of its last image that did not change."""
+    data = encoder.encode(image) if encoder is not None else encode_png(image)
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 class _Encoded:
@@ -57,6 +59,7 @@ class _Encoded:
         self._size = size
         self._urls: OrderedDict[int, tuple[Image.Image, str]] = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def url(self, image: Image.Image) -> str:
         with self._lock:
@@ -64,7 +67,10 @@ class _Encoded:
             if hit is not None and hit[0] is image:
                 self._urls.move_to_end(id(image))
                 return hit[1]
-        url = encode_image(image)
+        encoder = getattr(self._local, "encoder", None)
+        if encoder is None:
+            encoder = self._local.encoder = PngEncoder()
+        url = encode_image(image, encoder)
         with self._lock:
             self._urls[id(image)] = (image, url)
             while len(self._urls) > self._size:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from agent.changes import changed_since
+from agent.changes import changed_since, note_change
 from agent.geometry import ModelFrame
 from agent.matching import changed_box
 
@@ -58,7 +58,7 @@ class _Last:
 
 def _columns(left: int, right: int, source_width: int, width: int) -> tuple[int, int]:
     """Output columns whose bicubic filter reaches source columns [left, right), with one column
-    of margin for rounding."""
+    of margin for rounding (and the same for rows)."""
     scale = source_width / width
     support = _SUPPORT * max(scale, 1.0)
     first = math.floor((left - support) / scale - 0.5) - 1
@@ -133,6 +133,8 @@ class Resizer:
         columns = columns.resize((end - first, height), _BICUBIC)
         output = last.output.copy()  # the old output may be held as a history image
         output.paste(columns, (first, 0))
+        row_first, row_end = _columns(top, bottom, rgb.height, height)  # the same rule for rows
+        note_change(output, last.output, (first, row_first, end, row_end))
         last.source, last.output = rgb, output
         self.partial += 1
         return output

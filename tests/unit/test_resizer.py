@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.changes import note_change
+from agent.changes import changed_since, note_change
 from agent.geometry import ModelFrame
 from agent.models.resize import Resizer, resize_to
 from agent.png import encode_png
@@ -31,6 +31,8 @@ def test_partial_resizes_equal_the_whole_resize_byte_for_byte(seed: int) -> None
     frame = _frame(width, height, pick.randint(1, 30) * 28, pick.randint(1, 24) * 28)
     resizer = Resizer()
     pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    previous: Image.Image | None = None
+    noted = 0
     for _ in range(6):
         x0, y0 = pick.randrange(width), pick.randrange(height)
         x1, y1 = (
@@ -40,8 +42,18 @@ def test_partial_resizes_equal_the_whole_resize_byte_for_byte(seed: int) -> None
         pixels = pixels.copy()
         pixels[y0:y1, x0:x1] = rng.integers(0, 256, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
         image = Image.fromarray(pixels)
-        assert resizer.resize(image, frame).tobytes() == resize_to(image, frame).tobytes()
-    assert resizer.partial >= 4  # the small changes were not resized whole
+        output = resizer.resize(image, frame)
+        assert output.tobytes() == resize_to(image, frame).tobytes()
+        known, box = changed_since(output, previous) if previous is not None else (False, None)
+        if known and box is not None:  # the output's own note (what the band encoder trusts)
+            outside = previous.copy()
+            outside.paste(output.crop(box), box[:2])
+            assert outside.tobytes() == output.tobytes()
+            noted += 1
+        previous = output
+    assert (
+        resizer.partial >= 4 and noted == resizer.partial
+    )  # the small changes were not resized whole
 
 
 def test_a_noted_change_is_trusted_and_an_unchanged_image_is_returned_as_is() -> None:
@@ -71,3 +83,32 @@ def test_the_png_encoder_is_lossless_and_small() -> None:
     assert len(data) < 0.1 * len(image.tobytes())
     rgba = Image.new("RGBA", (5, 4), (1, 2, 3, 4))
     assert Image.open(io.BytesIO(encode_png(rgba))).tobytes() == rgba.convert("RGB").tobytes()
+
+
+def test_the_band_encoder_reuses_unchanged_bands_and_stays_a_valid_png() -> None:
+    import struct
+    import zlib
+
+    from agent.png import BAND_ROWS, PngEncoder
+
+    rng = np.random.default_rng(5)
+    encoder = PngEncoder()
+    previous = Image.fromarray(rng.integers(0, 256, (200, 150, 3), dtype=np.uint8))
+    encoder.encode(previous)
+    for top in (0, 37, 190):
+        image = previous.copy()
+        box = (10, top, 60, min(200, top + 9))
+        image.paste((1, 2, 3), box)
+        note_change(image, previous, box)
+        data = encoder.encode(image)
+        assert Image.open(io.BytesIO(data)).tobytes() == image.tobytes()
+        length = struct.unpack(">I", data[33:37])[0]  # the IDAT chunk follows IHDR
+        assert data[37:41] == b"IDAT"
+        raw = zlib.decompress(data[41 : 41 + length])  # checks the combined Adler-32
+        assert len(raw) == 200 * (150 * 3 + 1)
+        previous = image
+    assert encoder.reused >= 3 * (200 // BAND_ROWS - 1)
+    unnoted = previous.copy()  # no note: every band is compressed again
+    before = encoder.reused
+    assert Image.open(io.BytesIO(encoder.encode(unnoted))).tobytes() == unnoted.tobytes()
+    assert encoder.reused == before
