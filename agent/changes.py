@@ -3,8 +3,9 @@
 :class:`agent.screen.Screen` compares each capture with the last one in the platform's raw
 pixels (cheaper than comparing images) and notes the box that changed;
 :class:`agent.models.resize.Resizer` then redoes only that region. Notes hold weak references
-only (they never keep a capture alive, and go when the image goes), live outside the image (its
-``info`` stays picklable) and are trusted only for those very two image objects.
+only (they never keep a capture alive; a note whose image is gone is dropped with the next
+one), live outside the image (its ``info`` stays picklable) and are trusted only for those very
+two image objects.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ _notes: dict[int, tuple[weakref.ref[Image.Image], weakref.ref[Image.Image], Box 
 
 def note_change(image: Image.Image, previous: Image.Image, box: Box | None) -> None:
     """Note that ``image`` equals ``previous`` outside ``box`` (None: equal everywhere)."""
-    key = id(image)
-    gone = lambda _: _notes.pop(key, None)  # noqa: E731 - dropped with the image
-    _notes[key] = (weakref.ref(image, gone), weakref.ref(previous), box)
+    # No weakref callbacks: an exception raised by a signal handler (SIGTERM stops a run) while
+    # a callback runs would be swallowed. Notes of images that are gone are dropped here.
+    for key in [k for k, note in _notes.items() if note[0]() is None]:
+        del _notes[key]
+    _notes[id(image)] = (weakref.ref(image), weakref.ref(previous), box)
 
 
 def changed_since(image: Image.Image, previous: Image.Image) -> tuple[bool, Box | None]:
