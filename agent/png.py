@@ -78,7 +78,8 @@ class PngEncoder:
         """bands taken from the previous screenshot (for benchmarks and tests)"""
 
     def encode(self, image: Image.Image) -> bytes:
-        rows, width, height = _rows(image)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        width, height = rgb.size
         known, box = changed_since(image, self._last) if self._last is not None else (False, None)
         count = (height + BAND_ROWS - 1) // BAND_ROWS
         reuse = known and len(self._bands) == count and self._last is not None
@@ -91,7 +92,7 @@ class PngEncoder:
                 bands.append(self._bands[band])
                 self.reused += 1
                 continue
-            data = rows[top:bottom].tobytes()
+            data = _rows(rgb.crop((0, top, width, bottom)))[0].tobytes()  # only bands redone
             compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
             packed = compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
             bands.append((packed, zlib.adler32(data), len(data)))
