@@ -28,6 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageChops
 
+from agent.changes import changed_since
+
 __all__ = [
     "CARET_PX",
     "MATCH_THRESHOLD",
@@ -48,9 +50,13 @@ CARET_PX = 3
 
 def changed_box(before: Image.Image, after: Image.Image) -> tuple[int, int, int, int] | None:
     """The bounding box ``(left, top, right, bottom)`` of every changed pixel, None if none
-    changed; the whole image when the sizes differ."""
+    changed; the whole image when the sizes differ. A capture that noted how it differs from
+    ``before`` (:mod:`agent.changes`) is not compared again."""
     if before.size != after.size or before.mode != after.mode:
         return (0, 0, after.width, after.height)
+    known, box = changed_since(after, before)
+    if known:
+        return box
     return ImageChops.difference(before, after).getbbox()
 
 

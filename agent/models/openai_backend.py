@@ -7,11 +7,12 @@ per-request ``max_pixels``: QwenLM/Qwen3-VL#946). The server cannot report the g
 it reports ``usage.prompt_tokens``: fewer prompt tokens than the images' visual tokens prove that
 it shrank them, which raises :class:`~agent.errors.FrameMismatch` (``check_prompt_tokens``).
 
-Failures are handled explicitly (the openai client's own retries are off): 408, 429, 5xx,
+Requests go through :class:`~agent.models.http_client.HttpClient` (kept-alive connections; the
+openai client costs 7-10 ms per request). Failures are handled explicitly: 408, 429, 5xx,
 connection errors and timeouts are retried with exponential backoff plus jitter, honouring
 ``Retry-After`` (capped); 401/403 and 404 are configuration errors; other 4xx, malformed bodies
-and exhausted retries are :class:`~agent.errors.BackendError`. The API key is handed to the
-openai client only: it is never logged, stored on the backend or shown in an error.
+and exhausted retries are :class:`~agent.errors.BackendError`. The API key is handed to the HTTP
+client only: it is never logged, stored on the backend or shown in an error.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
 from agent.models.base import Completion
+from agent.models.http_client import HttpClient, HttpConnectionError, HttpTimeout
 from agent.models.resize import Resizer
 from agent.png import PngEncoder, encode_png
 
@@ -41,7 +43,7 @@ __all__ = ["OpenAIBackend", "encode_image"]
 _RETRY_STATUSES = frozenset({408, 429})
 _MAX_RETRY_AFTER_S = 60.0
 _MAX_BACKOFF_S = 30.0
-_NO_KEY = "EMPTY"  # local servers take any key; never let the client read OPENAI_API_KEY
+_NO_KEY = "EMPTY"  # local servers take any key
 
 
 def encode_image(image: Image.Image, encoder: PngEncoder | None = None) -> str:
@@ -105,19 +107,22 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER_S)
 
 
-def _server_message(error: Any) -> str:
-    """The server's own error message from an openai ``APIStatusError``."""
-    body = getattr(error, "body", None)
+def _server_message(text: str) -> str:
+    """The server's own error message from an error answer's body."""
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        body = text
     if isinstance(body, Mapping):
         inner = body.get("error", body)
         body = inner.get("message", inner) if isinstance(inner, Mapping) else inner
     if body is None or body == "":
-        body = getattr(getattr(error, "response", None), "text", "") or "no message"
+        body = "no message"
     return _one_line(body if isinstance(body, str) else json.dumps(body))
 
 
 class OpenAIBackend:
-    """A model served through ``POST {base_url}/chat/completions`` with the official client."""
+    """A model served through ``POST {base_url}/chat/completions``."""
 
     # The checkpoint family (config.model_type) is unknown: an HTTP server does not say.
     model_type: str | None = None
@@ -145,13 +150,6 @@ class OpenAIBackend:
             raise ConfigurationError(
                 "timeout_s and max_tokens must be positive, max_retries and backoff_s >= 0"
             )
-        try:
-            import openai
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the OpenAI-compatible backend needs the 'openai' extra "
-                f"(pip install 'gui-agent[openai]'): {exc}"
-            ) from exc
         self.model = model
         self.base_url = base_url.rstrip("/")
         self.min_pixels = min_pixels
@@ -167,13 +165,8 @@ class OpenAIBackend:
         self.sleep: Callable[[float], None] = time.sleep
         self.resizer = Resizer()
         self._encoded = _Encoded()
-        self._openai: Any = openai
-        self._client: Any = openai.OpenAI(
-            base_url=self.base_url,
-            api_key=api_key or _NO_KEY,
-            timeout=self.timeout_s,
-            max_retries=0,
-        )
+        self._redacts = bool(api_key)
+        self._http = HttpClient(self.base_url, bearer=api_key or _NO_KEY, timeout_s=self.timeout_s)
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r})"
@@ -243,40 +236,40 @@ class OpenAIBackend:
         ``images``: how many the request holds, named in a 4xx error that may be about them.
         ``continue_final``: the last message is a prefilled assistant turn to continue (vLLM's
         and SGLang's ``continue_final_message``; the answer is the continuation only)."""
-        extra = dict(self.extra_body)
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": wire,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            **self.extra_body,
+        }
         if continue_final:
-            extra.update(continue_final_message=True, add_generation_prompt=False)
-        openai = self._openai
+            body.update(continue_final_message=True, add_generation_prompt=False)
         attempts = self.max_retries + 1
         cause = "no attempt"
         for attempt in range(1, attempts + 1):
             wait = min(self.backoff_s * 2 ** (attempt - 1), _MAX_BACKOFF_S)
             wait += random.uniform(0, self.backoff_s / 10)
             try:
-                raw = self._client.chat.completions.with_raw_response.create(
-                    model=self.model,
-                    messages=wire,
-                    max_tokens=self.max_tokens,
-                    temperature=self.temperature,
-                    extra_body=extra or None,
-                    timeout=self.timeout_s,
-                )
-            except openai.APITimeoutError:
+                response = self._http.post_json("/chat/completions", body)
+            except HttpTimeout:
                 cause = f"timed out after {self.timeout_s:g} s"
-            except openai.APIConnectionError as exc:
-                cause = f"connection failed: {_one_line(str(exc.__cause__ or exc))}"
-            except openai.APIStatusError as exc:
-                status = int(exc.status_code)
-                message = self._redact(_server_message(exc))
+            except HttpConnectionError as exc:
+                cause = f"connection failed: {_one_line(str(exc))}"
+            else:
+                status = response.status
+                if 200 <= status < 300:
+                    return self._decode(response.text)
+                message = self._redact(_server_message(response.text))
                 if status in (401, 403):
                     raise ConfigurationError(
                         f"{self.base_url} refused the API key (HTTP {status}): {message}"
-                    ) from None
+                    )
                 if status == 404:
                     raise ConfigurationError(
                         f"{self.base_url} has no model {self.model!r} (HTTP 404; the base URL "
                         f"usually ends in /v1): {message}"
-                    ) from None
+                    )
                 if status not in _RETRY_STATUSES and status < 500:
                     hint = ""
                     if images > 1 and "image" in message.lower():
@@ -285,14 +278,10 @@ class OpenAIBackend:
                             "past ones: start vLLM with --limit-mm-per-prompt "
                             f"'{{\"image\": {images}}}' or more, or lower --history-images)"
                         )
-                    raise BackendError(
-                        f"{self.base_url} answered HTTP {status}: {message}{hint}"
-                    ) from None
+                    raise BackendError(f"{self.base_url} answered HTTP {status}: {message}{hint}")
                 cause = f"HTTP {status}: {message}"
-                asked = _retry_after(exc.response.headers)
+                asked = _retry_after(response.headers)
                 wait = wait if asked is None else asked
-            else:
-                return self._decode(str(raw.http_response.text))
             if attempt < attempts:
                 self.sleep(wait)
         raise BackendError(
@@ -335,5 +324,8 @@ class OpenAIBackend:
         return content, prompt, completion
 
     def _redact(self, text: str) -> str:
-        key = str(getattr(self._client, "api_key", "") or "")
-        return text.replace(key, "***") if len(key) >= 4 and key != _NO_KEY else text
+        return self._http.redact(text) if self._redacts else text
+
+    def close(self) -> None:
+        """Close the kept-alive connections (they close with the process anyway)."""
+        self._http.close()

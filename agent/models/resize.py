@@ -10,8 +10,8 @@ each rounded to 8 bits, and the coefficients of a pass depend only on the two si
   only, and its vertical pass for the output columns whose filter reaches the box's columns.
 
 :class:`Resizer` keeps, per thread and frame, the last capture, its intermediate and its output,
-and redoes only what a change touched (noted by the capture, :mod:`agent.changes`, or found by
-:func:`agent.matching.changed_box`). The result
+and redoes only what a change touched (:func:`agent.matching.changed_box`: noted by the capture
+in :mod:`agent.changes`, else found by comparing). The result
 is bit-identical to :func:`resize_to` (tests compare every byte); an image it resized recently is
 returned from its cache without any work (history screenshots shown again every step).
 """
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from agent.changes import changed_since, note_change
+from agent.changes import note_change
 from agent.geometry import ModelFrame
 from agent.matching import changed_box
 
@@ -114,8 +114,7 @@ class Resizer:
         last = last_by_size.get(key)
         box: tuple[int, int, int, int] | None = (0, 0, *rgb.size)
         if last is not None:
-            known, box = changed_since(rgb, last.source)
-            box = box if known else changed_box(last.source, rgb)
+            box = changed_box(last.source, rgb)
         if last is not None and box is None:
             last.source = rgb
             return last.output

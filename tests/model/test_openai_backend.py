@@ -271,14 +271,6 @@ def test_a_stopped_server_is_a_connection_error(checkpoint: Path) -> None:
         ask(backend)  # the same client: its kept-alive connection is dropped, then refused
 
 
-def test_missing_openai_package_is_a_configuration_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "openai", None)
-    with pytest.raises(ConfigurationError, match=r"gui-agent\[openai\]"):
-        OpenAIBackend("http://127.0.0.1:1/v1", "m")
-
-
 def test_bad_settings_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError, match="min_pixels"):
         OpenAIBackend("http://127.0.0.1:1/v1", "m", min_pixels=10, max_pixels=5)
