@@ -34,6 +34,7 @@ from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
 from agent.models.base import Completion
+from agent.models.inputs import InputBuilder, UnfollowedProcessor
 from agent.models.resize import Resizer
 
 __all__ = ["TransformersBackend", "to_hf_conversation"]
@@ -162,6 +163,7 @@ class TransformersBackend:
         except (OSError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise ConfigurationError(f"cannot load model {self.model!r}: {first_line}") from exc
+        self._inputs: InputBuilder | None = InputBuilder(self.processor)
         self.net.eval()
         self.device = device
         model_type = getattr(self.net.config, "model_type", None)
@@ -243,7 +245,8 @@ class TransformersBackend:
 
     def prepare(self, requests: Sequence[tuple[Sequence[Message], ModelFrame]]) -> Any:
         """The processor's output for several prompts (left-padded, on the model's device), each
-        prompt's last image checked against its frame: all the work before ``generate()``."""
+        prompt's last image checked against its frame: all the work before ``generate()``.
+        Built by :class:`~agent.models.inputs.InputBuilder` (equal, with reuse) where it can."""
         texts: list[str] = []
         images: list[Image.Image] = []
         counts: list[int] = []
@@ -252,15 +255,22 @@ class TransformersBackend:
             images += prepared
             counts.append(len(prepared))
             texts.append(self._template(messages))
-        tokenizer = self.processor.tokenizer
-        side = tokenizer.padding_side
-        tokenizer.padding_side = "left"  # every prompt ends where generation starts
-        try:
-            inputs = self.processor(
-                text=texts, images=images or None, padding=True, return_tensors="pt"
-            )
-        finally:
-            tokenizer.padding_side = side
+        inputs = None
+        if self._inputs is not None:
+            try:
+                inputs = self._inputs.build(texts, images)
+            except UnfollowedProcessor:
+                self._inputs = None  # this checkpoint's processor goes whole from now on
+        if inputs is None:
+            tokenizer = self.processor.tokenizer
+            side = tokenizer.padding_side
+            tokenizer.padding_side = "left"  # every prompt ends where generation starts
+            try:
+                inputs = self.processor(
+                    text=texts, images=images or None, padding=True, return_tensors="pt"
+                )
+            finally:
+                tokenizer.padding_side = side
         self._check_frames(inputs, counts, [frame for _, frame in requests])
         return inputs.to(self.device)
 
