@@ -194,6 +194,9 @@ def _bind_pyautogui(display: str | None) -> Any:
     return pg
 
 
+_POINTER_ACTIONS = (Click, MouseMove, Drag, Scroll)  # dispatched through pyautogui's API
+
+
 class PyAutoGUIExecutor:
     """Executes actions with pyautogui (and XTEST key events for keyboard input on X11).
 
@@ -238,7 +241,8 @@ class PyAutoGUIExecutor:
         checked = check_action(action, monitor)
         pg = _bind_pyautogui(self.display)
         try:
-            pg.failSafeCheck()
+            if not isinstance(checked, _POINTER_ACTIONS):  # pyautogui's own calls check first
+                pg.failSafeCheck()
             self._dispatch(pg, checked, monitor)
         except AgentError:
             raise

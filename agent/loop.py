@@ -40,6 +40,7 @@ from PIL.Image import Image
 from actions.executor import Executor, check_action
 from actions.policy import Budget, LoopGuard, Policy
 from actions.schema import Action, Terminate, TypeText, map_points
+from agent.background import background_pool
 from agent.decision import Decider, ModelDecider, Situation, UnusableAnswer
 from agent.errors import (
     Aborted,
@@ -186,7 +187,7 @@ class Agent:
         )
         status: RunStatus | None = None
         message: str | None = None
-        background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="screen-compare")
+        background = background_pool("screen-compare")
         try:
             with self._sigterm(run):
                 for n in range(limit):

@@ -29,7 +29,7 @@ import hashlib
 import io
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import cast, get_args
@@ -39,6 +39,7 @@ from PIL import Image
 from actions.executor import Executor
 from actions.policy import Budget, Policy
 from actions.schema import Action, Terminate, map_points, points_of
+from agent.background import background_pool
 from agent.decision import Decision, ModelDecider, Situation
 from agent.errors import ConfigurationError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
@@ -140,7 +141,7 @@ class ReplayDecider:
         self.position = -1
         """index into :attr:`steps` of the step given last"""
         self._verdicts: dict[int, ReplayVerdict] = {}
-        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-screenshots")
+        self._loader = background_pool("replay-screenshots")
         self._loading: dict[int, Future[Image.Image | None]] = {}
 
     @property

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actions.executor import ActionResult
 from actions.schema import Action
+from agent.background import background_pool
 from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor, Point
 from agent.png import PngEncoder
@@ -278,7 +279,7 @@ class TrajectoryRecorder:
             self._steps = (self.directory / "steps.jsonl").open("x", encoding="utf-8")
         except OSError as exc:
             raise RecordingError(f"cannot record the run in {self.directory}: {exc}") from exc
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trajectory-writer")
+        self._writer = background_pool("trajectory-writer")
         self.written = 0
 
     @staticmethod

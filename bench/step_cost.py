@@ -16,10 +16,12 @@ convert, check, act, record.
   qwen-vl-utils ``process_vision_info`` + the processor (the cookbook way), on the same captures.
 * ``scaling``: the ``http`` step at 1366x768, 1920x1080, 2560x1440 and 3840x2160, default and
   reduced pixel bounds, with 0 and 3 history images.
+* ``overlap``: a model's compute on every core, alone and with the trajectory writer encoding
+  beside it at the normal and at the background priority.
 * ``encode``: the lossless encodings of a 1080p model image (ours, Pillow PNG levels, WebP
   lossless, BMP): time and size.
 
-Run ``python bench/step_cost.py [http|local|scaling|encode|all] [--steps 40]``. Prints medians,
+Run ``python bench/step_cost.py [http|local|scaling|encode|overlap|all] [--steps 40]``. Prints medians,
 p95 and ratios; asserts nothing (machines are shared and noisy).
 """
 
@@ -349,10 +351,69 @@ def run_encode(tmp: Path) -> None:
         print(f"{name:<38}{p50(times):>9.2f}{len(data) / 1024:>9.0f}")
 
 
+def run_overlap(steps: int) -> None:
+    """A model's compute (torch matmuls on every core, as generate() on a CPU) alone, then with
+    a trajectory writer encoding changed 1080p screenshots beside it, at the normal priority and
+    at the background priority the framework gives it (agent/background.py)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import torch
+
+    from agent.background import background_pool
+    from agent.png import PngEncoder
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    weights = torch.randn(768, 768)
+    rng = np.random.default_rng(0)
+    shots = [
+        Image.fromarray(rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)) for _ in range(2)
+    ]
+
+    def think() -> float:
+        start = time.perf_counter()
+        x = torch.randn(256, 768)
+        for _ in range(60):
+            x = torch.tanh(x @ weights)
+        return time.perf_counter() - start
+
+    def timed(pool: ThreadPoolExecutor | None) -> tuple[list[float], int]:
+        stop = threading.Event()
+        encoded = 0
+
+        def write() -> None:
+            nonlocal encoded
+            encoder = PngEncoder()
+            while not stop.is_set():
+                encoder.encode(shots[encoded % 2])  # a whole new screen each time
+                encoded += 1
+
+        job = pool.submit(write) if pool is not None else None
+        times = [think() for _ in range(steps)]
+        stop.set()
+        if job is not None:
+            job.result()
+        return times, encoded
+
+    think()
+    rows = [("model alone", *timed(None))]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rows.append(("writer beside it, normal priority", *timed(pool)))
+    with background_pool("bench-writer") as pool:
+        rows.append(("writer beside it, background", *timed(pool)))
+    alone = p50(rows[0][1])
+    print(f"\noverlap: a model's compute ({os.cpu_count()} torch threads) while the trajectory "
+          f"writer encodes changed 1080p screenshots, {steps} forward passes each")  # fmt: skip
+    print(f"{'':<38}{'p50 ms':>9}{'p95 ms':>9}{'slowdown':>10}{'PNGs':>7}")
+    for label, times, encoded in rows:
+        print(f"{label:<38}{p50(times):>9.2f}{p95(times):>9.2f}"
+              f"{p50(times) / alone:>9.2f}x{encoded:>7}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="all",
-                        choices=["http", "local", "scaling", "encode", "all"])  # fmt: skip
+                        choices=["http", "local", "scaling", "encode", "overlap", "all"])  # fmt: skip
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
@@ -363,6 +424,8 @@ def main() -> None:
             run_local(args.steps, tmp)
         if args.what in ("encode", "all"):
             run_encode(tmp)
+        if args.what in ("overlap", "all"):
+            run_overlap(args.steps)
         if args.what in ("scaling", "all"):
             run_scaling(max(8, args.steps // 3), tmp)
 

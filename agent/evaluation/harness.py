@@ -20,6 +20,7 @@ from typing import IO, Any, Protocol
 
 from PIL import Image
 
+from agent.background import background_pool
 from agent.errors import BackendError, ConfigurationError, ModelError, NotFound, OutOfBounds
 from agent.evaluation.metric import judge
 from agent.evaluation.progress import Progress
@@ -244,7 +245,7 @@ def evaluate(
     # images are decoded one chunk ahead, while the model answers the one before
     with (
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="eval") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval-images") as loader,
+        background_pool("eval-images") as loader,
     ):
         loads = {n: loader.submit(load, c) for n, c in enumerate(chunks[: concurrency + 1])}
         running: set[Future[list[ResultRecord]]] = set()
