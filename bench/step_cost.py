@@ -21,8 +21,8 @@ convert, check, act, record.
 * ``encode``: the lossless encodings of a 1080p model image (ours, Pillow PNG levels, WebP
   lossless, BMP): time and size.
 
-Run ``python bench/step_cost.py [http|local|scaling|encode|overlap|all] [--steps 40]``. Prints medians,
-p95 and ratios; asserts nothing (machines are shared and noisy).
+Run ``python bench/step_cost.py [http|local|scaling|encode|overlap|all] [--steps 40]``. Prints
+medians, p95 and ratios; asserts nothing (machines are shared and noisy).
 """
 
 from __future__ import annotations
@@ -412,8 +412,8 @@ def run_overlap(steps: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", nargs="?", default="all",
-                        choices=["http", "local", "scaling", "encode", "overlap", "all"])  # fmt: skip
+    choices = ["http", "local", "scaling", "encode", "overlap", "all"]
+    parser.add_argument("what", nargs="?", default="all", choices=choices)
     parser.add_argument("--steps", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
