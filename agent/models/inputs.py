@@ -32,6 +32,7 @@ from typing import Any
 from PIL import Image
 
 from agent.changes import changed_since
+from agent.identity_cache import IdentityCache
 
 __all__ = ["InputBuilder", "UnfollowedProcessor"]
 
@@ -55,9 +56,8 @@ class InputBuilder:
         self.patch = int(self.image_processor.patch_size)
         self.merge = int(self.image_processor.merge_size)
         self.image_token = str(getattr(processor, "image_token", "<|image_pad|>"))
-        self._cached = cached
         self._lock = threading.Lock()
-        self._seen: OrderedDict[int, tuple[Image.Image, Any, tuple[int, int, int]]] = OrderedDict()
+        self._seen: IdentityCache[tuple[Any, tuple[int, int, int]]] = IdentityCache(cached)
         self._local = threading.local()
         self._pieces: OrderedDict[str, list[int]] = OrderedDict()
         self._added, self._split = self._added_tokens()
@@ -120,42 +120,44 @@ class InputBuilder:
 
     # -- images -------------------------------------------------------------------------------
 
-    def _process(self, image: Image.Image) -> tuple[Any, tuple[int, int, int]]:
-        """``image`` (sides multiples of the merge block) through the image processor, with
-        pixel bounds that keep its size."""
-        block = self.patch * self.merge
-        size = {"shortest_edge": block * block, "longest_edge": image.width * image.height}
-        out = self.image_processor(images=[image], size=size, return_tensors="pt")
+    def _process(self, image: Image.Image, crop: bool) -> tuple[Any, tuple[int, int, int]]:
+        """``image`` through the image processor: a whole image under the processor's own pixel
+        bounds (as the processor does it), a crop (sides multiples of the merge block) under
+        bounds that keep its size."""
+        size = None
+        if crop:
+            block = self.patch * self.merge
+            size = {"shortest_edge": block * block, "longest_edge": image.width * image.height}
+        options = {"size": size} if size is not None else {}
+        out = self.image_processor(images=[image], return_tensors="pt", **options)
         t, h, w = (int(v) for v in out["image_grid_thw"][0])
-        if (h * self.patch, w * self.patch) != (image.height, image.width):
+        if crop and (h * self.patch, w * self.patch) != (image.height, image.width):
             raise UnfollowedProcessor(
-                f"the image processor resized {image.width}x{image.height} to "
+                f"the image processor resized a {image.width}x{image.height} crop to "
                 f"{w * self.patch}x{h * self.patch} despite its bounds"
             )
         return out["pixel_values"], (t, h, w)
 
     def _pixels(self, image: Image.Image) -> tuple[Any, tuple[int, int, int]]:
         """``pixel_values`` and ``(t, h, w)`` of one image already in its frame."""
-        key = id(image)
-        with self._lock:
-            hit = self._seen.get(key)
-            if hit is not None and hit[0] is image:
-                self._seen.move_to_end(key)
-                return hit[1], hit[2]
+        hit = self._seen.get(image)
+        if hit is not None:
+            return hit
         last = getattr(self._local, "last", None)
         result = None
-        if last is not None and last[0].size == image.size:
+        if last is not None and last[0].size == image.size and self._kept(image, last[2]):
             known, box = changed_since(image, last[0])
             if known:
                 result = self._update(image, last[1], last[2], box)
         if result is None:
-            result = self._process(image)
+            result = self._process(image, crop=False)
         self._local.last = (image, *result)
-        with self._lock:
-            self._seen[key] = (image, *result)
-            while len(self._seen) > self._cached:
-                self._seen.popitem(last=False)
+        self._seen.put(image, None, result)
         return result
+
+    def _kept(self, image: Image.Image, grid: tuple[int, int, int]) -> bool:
+        """Whether the processor kept ``image``'s size (its grid covers exactly its pixels)."""
+        return (grid[1] * self.patch, grid[2] * self.patch) == (image.height, image.width)
 
     def _update(
         self,
@@ -171,7 +173,7 @@ class InputBuilder:
         left, top = box[0] // block, box[1] // block
         right, bottom = -(-box[2] // block), -(-box[3] // block)
         crop = image.crop((left * block, top * block, right * block, bottom * block))
-        redone, _ = self._process(crop)
+        redone, _ = self._process(crop, crop=True)
         merged = self.merge * self.merge
         across = grid[2] // self.merge  # merge blocks in a row of the image
         width = right - left

@@ -24,7 +24,6 @@ import math
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
+from agent.identity_cache import IdentityCache
 from agent.models.base import Completion
 from agent.models.http_client import HttpClient, HttpConnectionError, HttpTimeout
 from agent.models.resize import Resizer
@@ -58,25 +58,18 @@ class _Encoded:
     screen, which the resizer returns as the same image) is not encoded again."""
 
     def __init__(self, size: int = 8) -> None:
-        self._size = size
-        self._urls: OrderedDict[int, tuple[Image.Image, str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._urls: IdentityCache[str] = IdentityCache(size)
         self._local = threading.local()
 
     def url(self, image: Image.Image) -> str:
-        with self._lock:
-            hit = self._urls.get(id(image))
-            if hit is not None and hit[0] is image:
-                self._urls.move_to_end(id(image))
-                return hit[1]
+        hit = self._urls.get(image)
+        if hit is not None:
+            return hit
         encoder = getattr(self._local, "encoder", None)
         if encoder is None:
             encoder = self._local.encoder = PngEncoder()
         url = encode_image(image, encoder)
-        with self._lock:
-            self._urls[id(image)] = (image, url)
-            while len(self._urls) > self._size:
-                self._urls.popitem(last=False)
+        self._urls.put(image, None, url)
         return url
 
 

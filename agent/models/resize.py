@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from PIL import Image
 
 from agent.changes import note_change
 from agent.geometry import ModelFrame
+from agent.identity_cache import IdentityCache
 from agent.matching import changed_box
 
 __all__ = ["Resizer", "resize_to"]
@@ -68,36 +68,26 @@ def _columns(left: int, right: int, source_width: int, width: int) -> tuple[int,
 
 class Resizer:
     """:func:`resize_to` with reuse: unchanged captures and unchanged regions are not resized
-    again. Thread-safe (each thread keeps its own last captures); ``cached`` images are kept by
-    identity for history screenshots."""
+    again. Thread-safe (each thread keeps its own last captures); the last ``cached`` results
+    are kept by the source image's identity (history screenshots)."""
 
     def __init__(self, cached: int = 8) -> None:
         self._local = threading.local()
-        self._cached = cached
+        self._seen: IdentityCache[Image.Image] = IdentityCache(cached)
         self.partial = 0
         """how many resizes redid only a changed region (for benchmarks and tests)"""
 
-    def _state(
-        self,
-    ) -> tuple[dict[_SizeKey, _Last], OrderedDict[int, tuple[Image.Image, Image.Image]]]:
-        local = self._local
-        if not hasattr(local, "last"):
-            local.last, local.seen = {}, OrderedDict()
-        return local.last, local.seen
-
     def resize(self, image: Image.Image, frame: ModelFrame) -> Image.Image:
         """``image`` in ``frame``, bit-identical to :func:`resize_to`."""
-        last_by_size, seen = self._state()
         size = (frame.width, frame.height)
-        key = id(image)
-        hit = seen.get(key)
-        if hit is not None and hit[0] is image and hit[1].size == size:
-            seen.move_to_end(key)
-            return hit[1]
+        hit = self._seen.get(image, size)
+        if hit is not None:
+            return hit
+        last_by_size = getattr(self._local, "last", None)
+        if last_by_size is None:
+            last_by_size = self._local.last = {}
         output = self._resize(image, size, last_by_size)
-        seen[key] = (image, output)
-        while len(seen) > self._cached:
-            seen.popitem(last=False)
+        self._seen.put(image, size, output)
         return output
 
     def _resize(
