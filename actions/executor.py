@@ -201,7 +201,7 @@ def _bind_pyautogui(display: str | None) -> Any:
     return pg
 
 
-_POINTER_ACTIONS = (Click, MouseMove, Drag, Scroll)  # dispatched through pyautogui's API
+_INSTANT_POINTER_ACTIONS = (Click, MouseMove, Scroll)  # one pyautogui call, no duration
 
 
 class PyAutoGUIExecutor:
@@ -248,9 +248,11 @@ class PyAutoGUIExecutor:
         checked = check_action(action, monitor)
         pg = _bind_pyautogui(self.display)
         try:
-            if not isinstance(checked, _POINTER_ACTIONS):  # pyautogui's own calls check first
-                pg.failSafeCheck()
-            self._dispatch(pg, checked, monitor)
+            pg.failSafeCheck()
+            if isinstance(checked, _INSTANT_POINTER_ACTIONS):
+                self._dispatch_checked(pg, checked, monitor)
+            else:  # a drag or a wait keeps pyautogui's checks along the way: the user can stop it
+                self._dispatch(pg, checked, monitor)
         except AgentError:
             raise
         except pg.FailSafeException as exc:
@@ -266,6 +268,21 @@ class PyAutoGUIExecutor:
             return point.screen_xy()
         x, y = pg.position()
         return _screen_xy(Point.screen(x, y), "the pointer (no point was given)", monitor)
+
+    def _dispatch_checked(self, pg: Any, action: Action, monitor: Monitor) -> None:
+        """An instant pointer action after the one fail-safe check made: pyautogui would check
+        four more times within the same millisecond (an X round trip each), so its checks are
+        off for the call. What they would catch is still refused: a click or scroll at a
+        fail-safe corner (pyautogui moves there, then aborts), here before anything moves."""
+        point = getattr(action, "point", None)
+        target = point.screen_xy() if point is not None else None
+        if target in pg.FAILSAFE_POINTS and not isinstance(action, MouseMove):
+            raise Aborted(f"pyautogui fail-safe: a {action.action} at the corner {target}")
+        pg.FAILSAFE = False
+        try:
+            self._dispatch(pg, action, monitor)
+        finally:
+            pg.FAILSAFE = True
 
     def _dispatch(self, pg: Any, action: Action, monitor: Monitor) -> None:
         if isinstance(action, Click):

@@ -22,6 +22,7 @@ from agent.changes import note_change
 from agent.errors import CaptureError, ConfigurationError
 from agent.geometry import Monitor
 from agent.matching import same_screen
+from agent.shared_pixels import close_capture, shared_pixels
 
 __all__ = [
     "CaptureSource",
@@ -133,7 +134,8 @@ class Screen:
         self._index = self._resolve(monitor)
         self._scale = scale
         self._checked = False
-        self._last: tuple[Any, npt.NDArray[np.uint32], Image.Image] | None = None
+        self._last: tuple[npt.NDArray[np.uint32], Image.Image] | None = None
+        """the last capture's pixels (owned, never mss's shared segment) and its image"""
 
     @staticmethod
     def list_monitors() -> list[Monitor]:
@@ -188,33 +190,47 @@ class Screen:
             raise CaptureError(f"cannot capture monitor {self._index}: {exc}") from exc
 
     def _grab(self, info: dict[str, Any]) -> Image.Image:
-        """The monitor's pixels as the platform captures them (physical pixels).
-
-        Only the rows that changed since the last capture are converted from BGRX (the rest is
-        the last image's); the image carries where it changed (:func:`agent.changes.changed_since`)
-        for the resizer."""
+        """The monitor's pixels as the platform captures them (physical pixels): read in place
+        where mss's X11 shared memory allows (:mod:`agent.shared_pixels`), else mss's grab."""
+        pixels = shared_pixels(self._sct, info)
+        if pixels is not None:  # mss's segment, which the next grab overwrites: keep a copy
+            return self._image_of(pixels, shared=True)
         shot = self._sct.grab(info)
-        raw = shot.raw
         width, height = shot.size
-        pixels = np.frombuffer(raw, dtype=np.uint32).reshape(height, width)
+        pixels = np.frombuffer(shot.raw, dtype=np.uint32).reshape(height, width)
+        reused = self._last is not None and np.may_share_memory(self._last[0], pixels)
+        if reused:  # a buffer mss fills again: the last capture is gone, compare with nothing
+            self._last = None
+        return self._image_of(pixels, shared=reused)
+
+    def _image_of(self, pixels: npt.NDArray[np.uint32], shared: bool) -> Image.Image:
+        """The image of a capture's BGRX ``pixels``: only the rows that changed since the last
+        capture are converted (the rest is the last image's), and the image carries where it
+        changed (:func:`agent.changes.changed_since`) for the resizer. ``shared``: ``pixels``
+        will be overwritten, so the rows kept for the next comparison are copied."""
+        height, width = pixels.shape
         last = self._last
-        if last is None or last[1].shape != pixels.shape or last[0] is raw:  # (a reused buffer)
-            image = Image.frombytes("RGB", shot.size, raw, "raw", "BGRX")
+        if last is None or last[0].shape != pixels.shape:
+            image = Image.frombytes("RGB", (width, height), pixels, "raw", "BGRX")
+            kept = pixels.copy() if shared else pixels
         else:
-            _, before, previous = last
-            rows = np.flatnonzero((_pairs(before) != _pairs(pixels)).any(axis=1))
+            kept, previous = last
+            rows = np.flatnonzero((_pairs(kept) != _pairs(pixels)).any(axis=1))
             image = previous.copy()
             box = None
             if rows.size:
                 top, bottom = int(rows[0]), int(rows[-1]) + 1
-                band = raw[top * width * 4 : bottom * width * 4]
+                band = pixels[top:bottom]
                 image.paste(
                     Image.frombytes("RGB", (width, bottom - top), band, "raw", "BGRX"), (0, top)
                 )
-                columns = np.flatnonzero((before[top:bottom] != pixels[top:bottom]).any(axis=0))
+                columns = np.flatnonzero((kept[top:bottom] != band).any(axis=0))
                 box = (int(columns[0]), top, int(columns[-1]) + 1, bottom)
+                if shared:
+                    kept[top:bottom] = band
+            kept = kept if shared else pixels
             note_change(image, previous, box)
-        self._last = (raw, pixels, image)
+        self._last = (kept, image)
         return image
 
     def capture(self) -> Screenshot:
@@ -245,7 +261,7 @@ class Screen:
         return Screenshot(image, self._monitor_at(self._index, self._scale or 1.0), time.time())
 
     def close(self) -> None:
-        self._sct.close()
+        close_capture(self._sct)
 
     def __enter__(self) -> Screen:
         return self

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -294,6 +295,19 @@ def test_fail_safe_corner_aborts_the_run(
     with pytest.raises(Aborted):
         executor.execute(TypeText(text="x"), SCREEN)
     assert app.state()["entry_text"] == ""
+
+
+def test_a_click_at_a_fail_safe_corner_aborts_before_the_pointer_moves(
+    executor: PyAutoGUIExecutor, app: TkApp
+) -> None:
+    scroll = Scroll(point=at(0, HEIGHT - 1), direction="up", amount=1)
+    for action in (Click(point=at(WIDTH - 1, 0)), scroll):
+        with pytest.raises(Aborted, match="fail-safe"):
+            executor.execute(action, SCREEN)
+        assert executor.position() == HOME
+    do(executor, Click(point=at(*app.center("ok"))))  # pyautogui's fail-safe is back on after
+    app.wait_for(lambda s: s["clicks"]["ok"] == 1, TIMEOUT, "OK clicked")
+    assert sys.modules["pyautogui"].FAILSAFE is True
 
 
 def test_fail_safe_interrupts_a_wait(display: VirtualDisplay, executor: PyAutoGUIExecutor) -> None:
