@@ -9,7 +9,7 @@ changed.
 
 It relies on mss internals (mss 10.x, ``mss.linux.xshmgetimage``). Where they are not there
 (another platform, another mss version, no MIT-SHM, a capture the segment cannot hold), it
-yields None and the caller grabs through mss's public API: the same pixels, one copy more.
+returns None and the caller grabs through mss's public API: the same pixels, one copy more.
 """
 
 from __future__ import annotations
