@@ -36,8 +36,9 @@ class IdentityCache(Generic[V]):
             return hit[1]
 
     def put(self, image: object, variant: Hashable, value: V) -> None:
+        key = (id(image), variant)
         with self._lock:
-            self._entries[(id(image), variant)] = (image, value)
-            self._entries.move_to_end((id(image), variant))
+            self._entries[key] = (image, value)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)

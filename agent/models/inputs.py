@@ -131,7 +131,7 @@ class InputBuilder:
         options = {"size": size} if size is not None else {}
         out = self.image_processor(images=[image], return_tensors="pt", **options)
         t, h, w = (int(v) for v in out["image_grid_thw"][0])
-        if crop and (h * self.patch, w * self.patch) != (image.height, image.width):
+        if crop and not self._kept(image, (t, h, w)):
             raise UnfollowedProcessor(
                 f"the image processor resized a {image.width}x{image.height} crop to "
                 f"{w * self.patch}x{h * self.patch} despite its bounds"
