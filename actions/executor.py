@@ -6,7 +6,7 @@ model saw (else ``OutOfBounds``, fed back to the model), keys known (else ``Pars
 ``$DISPLAY`` at import (python-xlib) and keeps global state, so an executor binds to the display
 current at its construction (or ``display=``) and re-points pyautogui there when it was imported
 for another one (connection, keyboard map, fail-safe corners). On X11, keyboard input goes
-through :class:`~actions.keys.XdotoolKeyboard` (XTEST events on pyautogui's connection, extra
+through :class:`~actions.x11_keyboard.X11Keyboard` (XTEST events on pyautogui's connection, extra
 characters mapped first; the name and ``type_with="xdotool"`` are historical): pyautogui drops
 non-ASCII and types ``<`` as ``>``. :meth:`PyAutoGUIExecutor.release` lets go of every button
 and key the X server reports held, on every exit path of the loop. The fail-safe (pointer in a
@@ -31,8 +31,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actions.keys import XdotoolKeyboard, check_text, normalize_keys
+from actions.key_names import check_text, normalize_keys
 from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, TypeText, Wait
+from actions.x11_keyboard import X11Keyboard
 from agent.errors import Aborted, AgentError, ConfigurationError, ExecutionError, OutOfBounds
 from agent.geometry import CoordinateSpace, Monitor, Point, round_half_away
 
@@ -231,7 +232,7 @@ class PyAutoGUIExecutor:
             raise ConfigurationError("type_with='xdotool' needs X11 and the xdotool program")
         use_xdotool = type_with == "xdotool" or (type_with == "auto" and xdotool)
         self.keyboard: Literal["xdotool", "pyautogui"] = "xdotool" if use_xdotool else "pyautogui"
-        self._keyboard: XdotoolKeyboard | None = None
+        self._keyboard: X11Keyboard | None = None
 
     def position(self) -> tuple[int, int]:
         """Where the pointer is, in screen coordinates."""
@@ -326,7 +327,7 @@ class PyAutoGUIExecutor:
         if self.keyboard == "xdotool":
             connection = pg.platformModule._display  # re-created when pyautogui was re-pointed
             if self._keyboard is None or self._keyboard.connection is not connection:
-                self._keyboard = XdotoolKeyboard(self.display or "", connection, self.type_delay_ms)
+                self._keyboard = X11Keyboard(self.display or "", connection, self.type_delay_ms)
             if text is None:
                 return self._keyboard.press(keys)
             return self._keyboard.type(text, pause_s=max(self.settle_s, 0.1))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from actions.keys import normalize_keys
+from actions.key_names import normalize_keys
 from actions.schema import Action, Drag, KeyPress, Scroll, Terminate, TypeText, Wait, points_of
 from agent.errors import BudgetExceeded, ConfigurationError, LoopDetected, Refused
 from agent.geometry import Monitor
@@ -277,7 +277,7 @@ class LoopGuard:
 
     def check(self, unchanged: bool, actions: Sequence[Action]) -> None:
         """``unchanged``: the screen these actions were decided on shows what the previous
-        step's did (:func:`agent.matching.same_screen`)."""
+        step's did (:func:`agent.screen.matching.same_screen`)."""
         if not self.limit or not actions or all(isinstance(a, Terminate) for a in actions):
             return
         key = tuple(actions)

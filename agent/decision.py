@@ -20,7 +20,7 @@ from agent.chat import Message
 from agent.errors import ConfigurationError, ModelError
 from agent.geometry import ModelFrame
 from agent.models.base import Backend
-from agent.screen import Screenshot
+from agent.screen.capture import Screenshot
 from agent.styles.base import PastStep, Style
 from agent.trajectory import ReplayRecord, Source, TargetRecord
 

@@ -27,7 +27,7 @@
 The loop catches :class:`ModelError` and tells the model; it lets the others end the run with a
 status that is recorded in the trajectory (``budget`` for BudgetExceeded, ``failed`` for
 LoopDetected, ``aborted`` for Aborted, ``error`` otherwise). The CLI maps the classes to exit
-codes: ConfigurationError 2, every other error 1 (see ``agent.cli``).
+codes: ConfigurationError 2, every other error 1 (see ``agent.cli.main``).
 
 Ctrl-C (KeyboardInterrupt) and SIGTERM (:class:`Terminated`, a KeyboardInterrupt raised by the
 handler the loop installs) are not AgentErrors: code that catches ``Exception`` cannot swallow them.

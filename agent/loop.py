@@ -53,10 +53,10 @@ from agent.errors import (
     Terminated,
 )
 from agent.geometry import to_screen
-from agent.grounding import Grounder
-from agent.matching import same_screen
+from agent.grounding.base import Grounder
 from agent.models.base import Backend
-from agent.screen import CaptureSource
+from agent.screen.capture import CaptureSource
+from agent.screen.matching import same_screen
 from agent.secrets import Secrets
 from agent.step import RunResult, Session, Step, StepState, library_versions
 from agent.styles.base import PastStep, Style
@@ -103,7 +103,7 @@ class Agent:
     values the model may type by placeholder, never recorded. ``stop_file``: when this file
     appears, the run stops before its next action (for programs that started it).
     ``decider``: where actions come from; default: ``backend`` + ``style``. ``backend`` may
-    also be a :class:`~agent.grounding.Grounder` (or None) when every run is given a decider;
+    also be a :class:`~agent.grounding.base.Grounder` (or None) when every run is given a decider;
     it then only names the model in the trajectory.
     """
 

@@ -20,7 +20,7 @@ from actions.executor import ActionResult
 from actions.schema import Action, points_of
 from agent.decision import Decision
 from agent.geometry import ModelFrame
-from agent.screen import Screenshot
+from agent.screen.capture import Screenshot
 from agent.trajectory import (
     FrameRecord,
     MonitorRecord,

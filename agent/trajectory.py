@@ -37,7 +37,7 @@ from actions.schema import Action
 from agent.background import background_pool
 from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor, Point
-from agent.png import PngEncoder
+from agent.screen.png import PngEncoder
 from agent.secrets import Secrets
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 The same ``desktop.click("the Save button")`` runs ``--steps`` times each way on the same
 1920x1080 screen (a drawn form with several buttons) with the whole script machinery: capture
-(:class:`~agent.screen.ImageScreen`, a copy of the image), the decider, the conversion, the
+(:class:`~agent.screen.capture.ImageScreen`, a copy of the image), the decider, the conversion, the
 policy, the recorder (PNG and both lines on disk before and after the action) and a dry-run
 executor (no pointer to move on a machine with no display):
 
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from actions.executor import DryRunExecutor  # noqa: E402
-from agent.desktop import Desktop  # noqa: E402
 from agent.geometry import Monitor, Point, to_model  # noqa: E402
-from agent.models.local import TransformersBackend  # noqa: E402
-from agent.screen import ImageScreen  # noqa: E402
+from agent.models.transformers_backend import TransformersBackend  # noqa: E402
+from agent.screen.capture import ImageScreen  # noqa: E402
+from agent.scripts.desktop import Desktop  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
 from agent.testing.tiny_qwen import build_tiny_qwen25vl  # noqa: E402
 from agent.testing.tiny_script import ScriptedTinyBackend  # noqa: E402

@@ -39,12 +39,12 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
+from agent.evaluation.benchmarks import Sample, load_samples  # noqa: E402
 from agent.evaluation.harness import ModelAsker, evaluate  # noqa: E402
 from agent.evaluation.prompts import make_prompt  # noqa: E402
 from agent.evaluation.results import manifest_for, open_results  # noqa: E402
-from agent.evaluation.samples import Sample, load_samples  # noqa: E402
-from agent.models.local import TransformersBackend  # noqa: E402
 from agent.models.openai_backend import OpenAIBackend  # noqa: E402
+from agent.models.transformers_backend import TransformersBackend  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
 from agent.testing.tiny_qwen import build_tiny_qwen25vl  # noqa: E402
 

@@ -33,14 +33,14 @@ sys.path.insert(0, str(ROOT))
 from actions.executor import PyAutoGUIExecutor  # noqa: E402
 from agent.geometry import Monitor, Point, to_model  # noqa: E402
 from agent.loop import Agent  # noqa: E402
-from agent.models.local import TransformersBackend  # noqa: E402
-from agent.replay import replay  # noqa: E402
-from agent.screen import Screen  # noqa: E402
+from agent.models.transformers_backend import TransformersBackend  # noqa: E402
+from agent.runs.replay import replay  # noqa: E402
+from agent.screen.capture import Screen  # noqa: E402
+from agent.screen.xvfb import VirtualDisplay  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
 from agent.testing.tiny_qwen import build_tiny_qwen25vl  # noqa: E402
 from agent.testing.tiny_script import ScriptedTinyBackend  # noqa: E402
 from agent.testing.tk_app import TkApp  # noqa: E402
-from agent.testing.xvfb import VirtualDisplay  # noqa: E402
 from agent.trajectory import load_trajectory  # noqa: E402
 
 SIZE = (1920, 1080)

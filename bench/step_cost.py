@@ -56,10 +56,10 @@ from agent.geometry import ModelFrame, Point, to_model  # noqa: E402
 from agent.loop import Agent  # noqa: E402
 from agent.models.openai_backend import OpenAIBackend  # noqa: E402
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
-from agent.screen import Screen  # noqa: E402
+from agent.screen.capture import Screen  # noqa: E402
+from agent.screen.xvfb import VirtualDisplay  # noqa: E402
 from agent.styles.qwen25vl import Qwen25VLComputerUse  # noqa: E402
 from agent.testing.tk_app import TkApp  # noqa: E402
-from agent.testing.xvfb import VirtualDisplay  # noqa: E402
 
 prepare_torchvision()  # qwen-vl-utils imports torchvision, which needs this beside CPU torch
 
@@ -276,7 +276,7 @@ def run_scaling(steps: int, tmp: Path) -> None:
 def run_local(steps: int, tmp: Path) -> None:
     from qwen_vl_utils import process_vision_info
 
-    from agent.models.local import TransformersBackend, to_hf_conversation
+    from agent.models.transformers_backend import TransformersBackend, to_hf_conversation
     from agent.testing.tiny_qwen import build_tiny_qwen25vl
 
     width, height = 1920, 1080
@@ -326,7 +326,7 @@ def run_local(steps: int, tmp: Path) -> None:
 
 
 def run_encode(tmp: Path) -> None:
-    from agent.png import encode_png
+    from agent.screen.png import encode_png
 
     width, height = 1920, 1080
     with desktop(width, height, tmp) as _, Screen() as screen:
@@ -367,7 +367,7 @@ def run_overlap(steps: int) -> None:
     import torch
 
     from agent.background import background_pool
-    from agent.png import PngEncoder
+    from agent.screen.png import PngEncoder
 
     torch.set_num_threads(os.cpu_count() or 1)
     weights = torch.randn(768, 768)

@@ -22,14 +22,14 @@ from PIL import Image
 
 from agent.background import background_pool
 from agent.errors import BackendError, ConfigurationError, ModelError, NotFound, OutOfBounds
+from agent.evaluation.benchmarks import Sample
 from agent.evaluation.metric import judge
+from agent.evaluation.outcomes import ResultRecord, Status
 from agent.evaluation.progress import Progress
 from agent.evaluation.prompts import EvalPrompt
-from agent.evaluation.records import ResultRecord, Status
 from agent.evaluation.results import Results, write_summary
-from agent.evaluation.samples import Sample
 from agent.geometry import ModelFrame
-from agent.grounding import Grounder, Located
+from agent.grounding.base import Grounder, Located
 from agent.models.base import Backend, Completion
 from agent.trajectory import FrameRecord
 

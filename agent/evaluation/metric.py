@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
-from agent.evaluation.records import STATUSES, ResultRecord
+from agent.evaluation.outcomes import STATUSES, ResultRecord
 
 __all__ = [
     "Box",

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import IO
 
-from agent.evaluation.records import ResultRecord
+from agent.evaluation.outcomes import ResultRecord
 
 __all__ = ["Progress"]
 

@@ -64,7 +64,7 @@ class EvalPrompt:
         return self.style.locate(text)
 
     def _read_numbers(self, text: str) -> Location:
-        from agent.styles.grounding import box_location
+        from agent.styles.base import box_location
 
         # the harness's reading: the numbers after the prefill, 2 (a point) or 4 (a box)
         body = text[len(PRO_PREFILL) :].split("]", 1)[0]

@@ -2,7 +2,7 @@
 
 :func:`write_report` reads an evaluation directory (``results.jsonl``, ``manifest.json`` and, when
 the run finished or was rescored, ``summary.json``) and writes ``report.html`` beside them. The
-page follows the trajectory viewer (:mod:`agent.viewer`): no server and no network, the data
+page follows the trajectory viewer (:mod:`agent.runs.viewer`): no server and no network, the data
 embedded once as JSON (every ``<`` written as ``\\u003c``), its one script allowed by hash in a
 Content-Security-Policy, every text (instructions, model answers) rendered with ``textContent``.
 
@@ -41,7 +41,7 @@ from pydantic import ValidationError
 
 from agent.errors import ConfigurationError
 from agent.evaluation.metric import distance_to_box
-from agent.evaluation.records import STATUSES, ResultRecord
+from agent.evaluation.outcomes import STATUSES, ResultRecord
 from agent.page import write_page
 
 __all__ = ["write_report"]

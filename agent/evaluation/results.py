@@ -1,5 +1,5 @@
 """The files of an evaluation directory: ``manifest.json`` (the run's signature),
-``results.jsonl`` (one :class:`~agent.evaluation.records.ResultRecord` per sample, appended and
+``results.jsonl`` (one :class:`~agent.evaluation.outcomes.ResultRecord` per sample, appended and
 flushed; a cut-off last line is dropped), ``summary.json`` and ``summary.md``.
 
 :func:`open_results` refuses, before any model is loaded, a directory that already holds
@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from agent.errors import ConfigurationError
 from agent.evaluation.metric import judge, markdown_table, summarize
-from agent.evaluation.records import ResultRecord
+from agent.evaluation.outcomes import ResultRecord
 from agent.trajectory import now_iso
 
 __all__ = ["MANIFEST_SCHEMA", "Results", "manifest_for", "open_results", "rescore", "write_summary"]

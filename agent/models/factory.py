@@ -50,7 +50,7 @@ def load_backend(spec: BackendSpec) -> Backend:
             max_tokens=spec.max_new_tokens,
             check_prompt_tokens=spec.check_prompt_tokens,
         )
-    from agent.models.local import TransformersBackend
+    from agent.models.transformers_backend import TransformersBackend
 
     if not spec.model:
         raise ConfigurationError("--model is required (a Hub id or a checkpoint directory)")

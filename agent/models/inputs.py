@@ -5,7 +5,7 @@ padding), for a fraction of its cost on the second and later steps of a run.
 * **Images**: an image's ``pixel_values`` are computed once (a history screenshot shown again is
   not processed again). The image processor works patch by patch (rescale and normalise every
   pixel, then cut the image into 14-pixel patches, grouped by 2x2 merge blocks), so a screenshot
-  that changed inside a box (noted by the resizer, :mod:`agent.changes`) needs only the merge
+  that changed inside a box (noted by the resizer, :mod:`agent.screen.changes`) needs only the merge
   blocks the box touches: that crop goes through the same image processor and its rows replace
   those blocks' rows in the last screenshot's ``pixel_values``.
 * **Text**: a tokenizer splits its added tokens (``<|im_start|>``, ``<|image_pad|>``, ...) out
@@ -31,8 +31,8 @@ from typing import Any
 
 from PIL import Image
 
-from agent.changes import changed_since
-from agent.identity_cache import IdentityCache
+from agent.models.identity_cache import IdentityCache
+from agent.screen.changes import changed_since
 
 __all__ = ["InputBuilder", "UnfollowedProcessor"]
 

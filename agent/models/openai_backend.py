@@ -32,11 +32,11 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.identity_cache import IdentityCache
 from agent.models.base import Completion
 from agent.models.http_client import HttpClient, HttpConnectionError, HttpTimeout
+from agent.models.identity_cache import IdentityCache
 from agent.models.resize import Resizer
-from agent.png import PngEncoder, encode_png
+from agent.screen.png import PngEncoder, encode_png
 
 __all__ = ["OpenAIBackend", "encode_image"]
 

@@ -10,8 +10,8 @@ each rounded to 8 bits, and the coefficients of a pass depend only on the two si
   only, and its vertical pass for the output columns whose filter reaches the box's columns.
 
 :class:`Resizer` keeps, per thread and frame, the last capture, its intermediate and its output,
-and redoes only what a change touched (:func:`agent.matching.changed_box`: noted by the capture
-in :mod:`agent.changes`, else found by comparing). The result
+and redoes only what a change touched (:func:`agent.screen.matching.changed_box`: noted by the capture
+in :mod:`agent.screen.changes`, else found by comparing). The result
 is bit-identical to :func:`resize_to` (tests compare every byte); an image it resized recently is
 returned from its cache without any work (history screenshots shown again every step).
 """
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from agent.changes import note_change
 from agent.geometry import ModelFrame
-from agent.identity_cache import IdentityCache
-from agent.matching import changed_box
+from agent.models.identity_cache import IdentityCache
+from agent.screen.changes import note_change
+from agent.screen.matching import changed_box
 
 __all__ = ["Resizer", "resize_to"]
 

@@ -5,21 +5,34 @@ action) and grounding (:meth:`Style.grounding_messages` and :meth:`Style.locate`
 a point and, where the model gives one, a box). It also declares the image grid of its model
 family (``factor``: patch size x merge size) and the family's default pixel bounds, which the
 backend uses to resize captures exactly as the family's own pipeline does.
+
+The helpers every style uses: :func:`feedback_text` (the words after a refused answer),
+:func:`box_location` (a box read from an answer) and :func:`click_then_finish` (what a grounding
+answer means in the loop).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from PIL.Image import Image
 
-from actions.schema import Action
+from actions.schema import Action, Click, Terminate
 from agent.chat import Message
+from agent.errors import ParseError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 
-__all__ = ["Location", "PastStep", "Style"]
+__all__ = [
+    "Location",
+    "PastStep",
+    "Style",
+    "box_location",
+    "click_then_finish",
+    "feedback_text",
+]
 
 
 @dataclass(frozen=True)
@@ -96,3 +109,26 @@ class Style(Protocol):
     def locate(self, text: str) -> Location:
         """The point (and box) a grounding answer gives. Raises ParseError."""
         ...
+
+
+def feedback_text(feedback: str | None) -> str:
+    """The sentence appended to a user turn after a refused answer (same words as qwen25vl)."""
+    if not feedback:
+        return ""
+    return f"\nYour previous answer was not carried out: {feedback} Answer again."
+
+
+def click_then_finish(location: Location) -> list[Action]:
+    """What a grounding answer means in the agent loop: click the element, then end the run."""
+    return [Click(point=location.point), Terminate(status="success")]
+
+
+def box_location(box: Sequence[float], space: CoordinateSpace) -> Location:
+    """:meth:`Location.of_box` for a box read from an answer (every style reads boxes through
+    it). Raises ParseError where finite corners have no finite centre (``1e308`` and
+    ``1.7e308``: their sum overflows), so no style returns an infinite point."""
+    location = Location.of_box(box, space)
+    if not all(math.isfinite(v) for v in location.point.xy()):
+        corners = ", ".join(f"{v:g}" for v in box)
+        raise ParseError(f"the box [{corners}] is far too large; give a box on the screenshot")
+    return location

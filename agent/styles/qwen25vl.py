@@ -40,8 +40,7 @@ from agent.geometry import (
     ModelFrame,
     Point,
 )
-from agent.styles.base import Location, PastStep
-from agent.styles.grounding import box_location
+from agent.styles.base import Location, PastStep, box_location
 from agent.styles.jsontext import extract_objects, loads_lenient
 
 __all__ = ["FN_CALL_TEMPLATE", "QWEN25VL_ACTIONS", "Qwen25VLComputerUse", "computer_use_tool"]

@@ -35,8 +35,7 @@ from agent.geometry import (
     ModelFrame,
     Point,
 )
-from agent.styles.base import Location, PastStep
-from agent.styles.grounding import box_location, click_then_finish, feedback_text
+from agent.styles.base import Location, PastStep, box_location, click_then_finish, feedback_text
 from agent.styles.jsontext import drop_blocks
 
 __all__ = ["OS_ATLAS_PROMPT", "Qwen2VLGrounding"]

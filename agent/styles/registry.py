@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from agent.errors import ConfigurationError
 from agent.styles.base import Style
-from agent.styles.grounding import Qwen25VLGrounding
 from agent.styles.qwen2vl import Qwen2VLGrounding
 from agent.styles.qwen3vl import Qwen3VLComputerUse
 from agent.styles.qwen25vl import Qwen25VLComputerUse
+from agent.styles.qwen25vl_grounding import Qwen25VLGrounding
 from agent.styles.uitars import UITarsStyle
 
 __all__ = ["STYLE_NAMES", "make_style"]

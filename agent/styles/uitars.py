@@ -53,8 +53,7 @@ from actions.schema import (
 from agent.chat import Message
 from agent.errors import ConfigurationError, ParseError
 from agent.geometry import IMAGE_FACTOR, CoordinateSpace, ModelFrame, Point
-from agent.styles.base import Location, PastStep
-from agent.styles.grounding import box_location, feedback_text
+from agent.styles.base import Location, PastStep, box_location, feedback_text
 from agent.styles.jsontext import drop_blocks
 
 __all__ = [

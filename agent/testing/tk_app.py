@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from agent.testing.xvfb import wait_until
+from agent.screen.xvfb import wait_until
 
 State = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """Regenerate the bundled screenshots: ``python tasks/screenshots/make.py``.
 
 ``preferences.png`` is the Preferences app (``tasks/apps/preferences.py``) at its default place
-(80, 80) on a private 1280x800 Xvfb, captured with the project's own :class:`agent.screen.Screen`
+(80, 80) on a private 1280x800 Xvfb, captured with the project's own :class:`agent.screen.capture.Screen`
 once the app reports that its window is mapped and drawn (its ``--state`` file says ``ready``).
 ``preferences.layout.json`` is what the app reported at that moment: its window and each
 widget's box ``[x, y, w, h]`` in screen pixels, which are the capture's pixels here (one monitor at
@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.screen import Screen  # noqa: E402
-from agent.testing.xvfb import VirtualDisplay, wait_until  # noqa: E402
+from agent.screen.capture import Screen  # noqa: E402
+from agent.screen.xvfb import VirtualDisplay, wait_until  # noqa: E402
 
 SIZE = (1280, 800)
 

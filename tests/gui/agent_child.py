@@ -21,7 +21,7 @@ from agent.chat import Message  # noqa: E402
 from agent.geometry import ModelFrame  # noqa: E402
 from agent.loop import Agent  # noqa: E402
 from agent.models.scripted import ScriptedBackend  # noqa: E402
-from agent.screen import Screen  # noqa: E402
+from agent.screen.capture import Screen  # noqa: E402
 from agent.styles.qwen25vl import Qwen25VLComputerUse  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from typing import Any, NoReturn
 
 import pytest
 
+from agent.screen.xvfb import Monitor, VirtualDisplay, XvfbNotFoundError
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import Monitor, VirtualDisplay, XvfbNotFoundError
 
 ROOT = Path(__file__).resolve().parents[2]
 DisplayFactory = Callable[..., VirtualDisplay]

@@ -10,12 +10,12 @@ import mss
 import pytest
 from PIL import Image
 
-import agent.screen
-from agent.changes import changed_since
+import agent.screen.capture
 from agent.geometry import ModelFrame
 from agent.models.resize import Resizer, resize_to
-from agent.screen import Screen
-from agent.testing.xvfb import VirtualDisplay
+from agent.screen.capture import Screen
+from agent.screen.changes import changed_since
+from agent.screen.xvfb import VirtualDisplay
 
 pytestmark = pytest.mark.gui
 
@@ -30,10 +30,10 @@ def test_incremental_captures_equal_full_conversions(
     frame = ModelFrame.for_image(800, 600, max_pixels=200704)
     resizer = Resizer()
     if not in_place:  # as on a platform or mss version without the shared segment
-        monkeypatch.setattr(agent.screen, "shared_pixels", lambda sct, monitor: None)
+        monkeypatch.setattr(agent.screen.capture, "shared_pixels", lambda sct, monitor: None)
     with Screen(display=display.name) as screen, mss.MSS(display=display.name) as sct:
         previous = screen.capture().image
-        read_in_place = vars(agent.screen)["shared_pixels"]  # what Screen calls, patched or not
+        read_in_place = vars(agent.screen.capture)["shared_pixels"]  # what Screen calls, patched or not
         assert (read_in_place(screen._sct, sct.monitors[1]) is not None) == in_place
         resizer.resize(previous, frame)
         cx, cy = app.center("ok")  # type: ignore[attr-defined]

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from actions.executor import PyAutoGUIExecutor
-from agent.cache import LocationCache
 from agent.chat import Message
-from agent.desktop import Desktop
 from agent.errors import NotFound
 from agent.geometry import Monitor, Point, to_model
-from agent.models.local import TransformersBackend
-from agent.screen import Screen
+from agent.models.transformers_backend import TransformersBackend
+from agent.screen.capture import Screen
+from agent.scripts.desktop import Desktop
+from agent.scripts.location_cache import LocationCache
 from agent.styles.registry import make_style
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 from agent.testing.tiny_script import ScriptedTinyBackend

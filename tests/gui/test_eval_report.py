@@ -1,7 +1,7 @@
 """The evaluation report in headless Chromium: what the page shows for a results directory.
 
 A results directory is written here by hand (PNG screenshots made with PIL, a manifest, a summary
-and ``results.jsonl`` lines built from :class:`~agent.evaluation.records.ResultRecord`), the page
+and ``results.jsonl`` lines built from :class:`~agent.evaluation.outcomes.ResultRecord`), the page
 is written by :func:`agent.evaluation.report.write_report` and opened from disk in Debian's
 chromium through Playwright (no browser download). Expected counts and positions are worked out
 here from the records with plain arithmetic.
@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw
 
 from agent.errors import ConfigurationError
 from agent.evaluation.metric import summarize
-from agent.evaluation.records import ResultRecord
+from agent.evaluation.outcomes import ResultRecord
 from agent.evaluation.report import write_report
 from agent.evaluation.results import manifest_for
 from agent.trajectory import FrameRecord

@@ -22,8 +22,8 @@ from actions.executor import ActionResult, PyAutoGUIExecutor, _x_connect
 from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, TypeText, Wait
 from agent.errors import Aborted, ExecutionError, OutOfBounds
 from agent.geometry import Monitor, Point
+from agent.screen.xvfb import VirtualDisplay, XvfbNotFoundError, wait_until
 from agent.testing.tk_app import State, TkApp
-from agent.testing.xvfb import VirtualDisplay, XvfbNotFoundError, wait_until
 
 pytestmark = pytest.mark.gui
 

@@ -19,7 +19,7 @@ from agent.errors import ConfigurationError
 from agent.geometry import ModelFrame, Point, to_model
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import Screen
+from agent.screen.capture import Screen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.testing.tk_app import TkApp
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from agent.screen.xvfb import wait_until
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import wait_until
 from agent.trajectory import load_trajectory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +87,7 @@ def test_the_python_example_runs(virtual_display: Any, tmp_path: Path) -> None:
 def test_the_script_example_the_task_file_and_the_replay_example_run(
     virtual_display: Any, tmp_path: Path
 ) -> None:
-    from agent.tasks import load_task
+    from agent.scripts.task_file import load_task
 
     _, script, replay = blocks("python")
     (task,) = blocks("yaml")

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 
 from actions.executor import PyAutoGUIExecutor
-from agent.desktop import Desktop
 from agent.geometry import Monitor, Point, to_model
+from agent.grounding.ocr import OCRGrounder
 from agent.loop import Agent
-from agent.models.local import TransformersBackend
-from agent.models.ocr import OCRGrounder
 from agent.models.scripted import ScriptedBackend
-from agent.replay import replay
-from agent.screen import Screen
+from agent.models.transformers_backend import TransformersBackend
+from agent.runs.replay import replay
+from agent.screen.capture import Screen
+from agent.scripts.desktop import Desktop
 from agent.styles.registry import make_style
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 from agent.testing.tiny_script import ScriptedTinyBackend

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from agent.geometry import ModelFrame, Monitor, Point, to_model
+from agent.screen.xvfb import VirtualDisplay, wait_until
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import VirtualDisplay, wait_until
 from agent.trajectory import Trajectory, load_trajectory
 
 pytestmark = pytest.mark.gui

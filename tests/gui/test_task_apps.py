@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import pytest
 
-from agent.testing.xvfb import VirtualDisplay, wait_until
+from agent.screen.xvfb import VirtualDisplay, wait_until
 
 pytestmark = pytest.mark.gui
 

@@ -18,8 +18,8 @@ import mss
 import pytest
 from mss.exception import ScreenShotError
 
+from agent.screen.xvfb import VirtualDisplay, XvfbError, XvfbNotFoundError, wait_until
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import VirtualDisplay, XvfbError, XvfbNotFoundError, wait_until
 
 DisplayFactory = Callable[..., VirtualDisplay]  # the fixtures in conftest.py
 AppFactory = Callable[..., TkApp]

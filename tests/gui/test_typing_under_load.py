@@ -1,7 +1,7 @@
 """Unicode typing stays exact when the machine is busy and when the application falls behind.
 
 An Xlib application (the Tk test app here) translates a key event with the keyboard map of the
-moment it *reads* the event, not of the moment the event was sent. XdotoolKeyboard puts
+moment it *reads* the event, not of the moment the event was sent. X11Keyboard puts
 characters the map lacks on spare keycodes; when it remaps one (recycling it for a long text, or
 unmapping it when the executor closes) before the application has read the key events sent on
 it, those characters change or vanish (``héllo 東京 <x>`` arrived as ``héllo 東 <x>``). So these
@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from actions.executor import PyAutoGUIExecutor, _x_connect
-from actions.keys import XdotoolKeyboard
 from actions.schema import Action, Click, KeyPress, TypeText
+from actions.x11_keyboard import X11Keyboard
 from agent.geometry import Monitor, Point
+from agent.screen.xvfb import VirtualDisplay
 from agent.testing.tk_app import TkApp
-from agent.testing.xvfb import VirtualDisplay
 
 pytestmark = pytest.mark.gui
 
@@ -151,13 +151,13 @@ def test_typing_waits_for_an_application_that_is_not_reading(
 
 
 @pytest.fixture
-def keyboard(display: VirtualDisplay) -> Iterator[XdotoolKeyboard]:
-    """An XdotoolKeyboard on a python-xlib connection of its own."""
+def keyboard(display: VirtualDisplay) -> Iterator[X11Keyboard]:
+    """An X11Keyboard on a python-xlib connection of its own."""
     from Xlib.display import Display
 
     with _x_connect(display.name):  # quiet python3-xlib connect (no ~/.Xauthority here)
         conn = Display(display.name)
-    kb = XdotoolKeyboard(display.name, conn)
+    kb = X11Keyboard(display.name, conn)
     try:
         yield kb
     finally:
@@ -165,7 +165,7 @@ def keyboard(display: VirtualDisplay) -> Iterator[XdotoolKeyboard]:
         conn.close()
 
 
-def keys_down(kb: XdotoolKeyboard) -> list[int]:
+def keys_down(kb: X11Keyboard) -> list[int]:
     """Keycodes the X server has down now."""
     keymap = kb.connection.query_keymap()
     return [code for code in range(8, 256) if keymap[code // 8] >> (code % 8) & 1]
@@ -180,7 +180,7 @@ def keys_down(kb: XdotoolKeyboard) -> list[int]:
     ],
 )
 def test_an_interrupted_key_event_leaves_no_key_down(
-    keyboard: XdotoolKeyboard,
+    keyboard: X11Keyboard,
     app: TkApp,
     monkeypatch: pytest.MonkeyPatch,
     keys: tuple[str, ...],
@@ -209,7 +209,7 @@ def test_an_interrupted_key_event_leaves_no_key_down(
 
 
 def test_held_modifiers_and_caps_lock_do_not_change_typed_text(
-    keyboard: XdotoolKeyboard, app: TkApp
+    keyboard: X11Keyboard, app: TkApp
 ) -> None:
     conn, root = keyboard.connection, keyboard.connection.screen().root
     shift, caps = (conn.keysym_to_keycode(sym) for sym in (0xFFE1, 0xFFE5))  # Shift_L, Caps_Lock

@@ -33,7 +33,7 @@ from PIL import Image, ImageChops
 from actions.executor import DryRunExecutor
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from tests.gui.conftest import ROOT, missing_tool
 
@@ -377,7 +377,7 @@ def test_trajectories_tab_lists_runs_and_opens_the_viewer(page: Any, server: Ser
 def test_the_ui_module_imports_without_gradio_and_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    check = "import sys, agent.ui; assert 'gradio' not in sys.modules, 'gradio imported eagerly'"
+    check = "import sys, agent.ui.app; assert 'gradio' not in sys.modules, 'gradio imported eagerly'"
     done = subprocess.run(
         [sys.executable, "-c", check],
         cwd=ROOT,
@@ -388,7 +388,7 @@ def test_the_ui_module_imports_without_gradio_and_says_what_to_install(
     )
     assert done.returncode == 0, done.stderr
     from agent.errors import ConfigurationError
-    from agent.ui import build_app, main
+    from agent.ui.app import build_app, main
 
     monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio now raises ImportError
     with pytest.raises(ConfigurationError, match=r'pip install "gui-agent\[ui\]"'):

@@ -2,7 +2,7 @@
 
 Runs are recorded for real (scripted Qwen2.5-VL answers, the dry-run executor, a fixed image on
 a monitor at scale 2 whose origin is not 0), ``index.html`` is written by
-:func:`agent.viewer.write_viewer` and opened from disk in Debian's chromium through Playwright
+:func:`agent.runs.viewer.write_viewer` and opened from disk in Debian's chromium through Playwright
 (no browser download). The expected marker positions are worked out here from the scripted
 answers with plain arithmetic, not with the project's conversion.
 """
@@ -25,7 +25,8 @@ from agent.errors import CaptureError, ConfigurationError
 from agent.geometry import ModelFrame, Monitor, Point
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen, Screenshot
+from agent.runs.viewer import write_viewer
+from agent.screen.capture import ImageScreen, Screenshot
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import (
     FrameRecord,
@@ -39,7 +40,6 @@ from agent.trajectory import (
     load_trajectory,
     now_iso,
 )
-from agent.viewer import write_viewer
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from agent.evaluation.samples import load_samples
+from agent.evaluation.benchmarks import load_samples
 from agent.geometry import ModelFrame, round_half_away
 from agent.testing.openai_server import OpenAICompatibleServer
 from agent.testing.tiny_qwen import build_tiny_qwen25vl

@@ -21,12 +21,12 @@ from PIL import Image, ImageDraw  # noqa: E402
 from actions.executor import DryRunExecutor  # noqa: E402
 from actions.schema import points_of  # noqa: E402
 from agent.chat import Message  # noqa: E402
-from agent.export import export_runs  # noqa: E402
 from agent.loop import Agent  # noqa: E402
-from agent.models.local import to_hf_conversation  # noqa: E402
 from agent.models.scripted import ScriptedBackend  # noqa: E402
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
-from agent.screen import ImageScreen  # noqa: E402
+from agent.models.transformers_backend import to_hf_conversation  # noqa: E402
+from agent.runs.export import export_runs  # noqa: E402
+from agent.screen.capture import ImageScreen  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
 from agent.testing.tiny_qwen import build_tiny_qwen2vl, build_tiny_qwen25vl  # noqa: E402
 from agent.trajectory import StepRecord, load_trajectory  # noqa: E402

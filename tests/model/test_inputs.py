@@ -13,11 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from agent.changes import changed_since
 from agent.geometry import ModelFrame
 from agent.models.inputs import InputBuilder
-from agent.models.local import TransformersBackend
 from agent.models.resize import Resizer
+from agent.models.transformers_backend import TransformersBackend
+from agent.screen.changes import changed_since
 from agent.styles.base import PastStep
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.testing.tiny_qwen import build_tiny_qwen25vl

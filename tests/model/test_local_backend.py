@@ -12,10 +12,10 @@ from actions.schema import Click
 from agent.errors import ConfigurationError, FrameMismatch
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.loop import Agent
-from agent.models.local import TransformersBackend
 from agent.models.openai_backend import OpenAIBackend
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.models.transformers_backend import TransformersBackend
+from agent.screen.capture import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.styles.registry import make_style
 from agent.testing.tiny_qwen import build_tiny_qwen2vl, build_tiny_qwen25vl, script_answer

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from agent.errors import ConfigurationError, NotFound
 from agent.geometry import ModelFrame, round_half_away
-from agent.models.ocr import OCRGrounder
+from agent.grounding.ocr import OCRGrounder
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 TOLERANCE_PX = 3

@@ -304,7 +304,7 @@ def test_past_screenshots_over_the_servers_image_limit_get_a_clear_hint(
 ) -> None:
     from actions.executor import DryRunExecutor
     from agent.loop import Agent
-    from agent.screen import ImageScreen
+    from agent.screen.capture import ImageScreen
     from agent.styles.registry import make_style
     from agent.testing.tiny_qwen import script_answer
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from agent.models.local import TransformersBackend
+from agent.models.transformers_backend import TransformersBackend
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 

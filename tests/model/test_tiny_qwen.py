@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from actions.schema import Click  # noqa: E402
 from agent.geometry import CoordinateSpace, ModelFrame, Point  # noqa: E402
-from agent.models.local import TransformersBackend  # noqa: E402
 from agent.models.torch_compat import prepare_torchvision  # noqa: E402
+from agent.models.transformers_backend import TransformersBackend  # noqa: E402
 from agent.styles.registry import make_style  # noqa: E402
 from agent.testing.tiny_qwen import (  # noqa: E402
     SPECIAL_TOKENS,

@@ -29,7 +29,7 @@ from agent.decision import STYLE_MODEL_TYPES
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.loop import Agent
 from agent.models.openai_backend import OpenAIBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.testing.tiny_qwen import SPECIAL_TOKENS, build_tiny_qwen25vl_for_vllm, script_answer
 from agent.testing.vllm_server import (
@@ -238,7 +238,7 @@ def test_an_evaluation_through_vllm(
 ) -> None:
     """`gui-agent eval` on the bundled set through vLLM, 2 requests in flight; the Pro prompt's
     prefilled answer is continued by the server (continue_final_message)."""
-    from agent.evaluation.samples import load_samples
+    from agent.evaluation.benchmarks import load_samples
     from agent.geometry import round_half_away
 
     script_answer(checkpoint, tool_call(300, 200))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.cache import CACHE_VERSION, LocationCache, decode_patch, encode_patch
 from agent.errors import ConfigurationError, RecordingError
 from agent.geometry import Monitor
-from agent.matching import crop_patch
+from agent.screen.matching import crop_patch
+from agent.scripts.location_cache import CACHE_VERSION, LocationCache, decode_patch, encode_patch
 
 MONITOR = Monitor(index=1, left=0, top=0, width=1920, height=1080, scale=1.0, is_primary=True)
 FONT = ImageFont.load_default(size=16)

@@ -12,10 +12,10 @@ from pydantic import BaseModel
 
 from actions.executor import DryRunExecutor
 from actions.policy import Policy, Region
-from agent.desktop import Desktop
 from agent.errors import AssertionFailed, ConfigurationError, NotFound, Refused, WaitTimeout
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
+from agent.scripts.desktop import Desktop
 from agent.styles.registry import make_style
 from agent.trajectory import load_trajectory
 

@@ -14,10 +14,10 @@ from PIL import Image
 
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError
+from agent.evaluation.benchmarks import Sample, load_samples
 from agent.evaluation.harness import ModelAsker, evaluate
 from agent.evaluation.prompts import PRO_PREFILL, make_prompt
 from agent.evaluation.results import Results, manifest_for, open_results, rescore
-from agent.evaluation.samples import Sample, load_samples
 from agent.geometry import ModelFrame
 from agent.models.scripted import ScriptedBackend
 from agent.styles.qwen25vl import Qwen25VLComputerUse

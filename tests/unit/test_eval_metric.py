@@ -17,7 +17,7 @@ from agent.evaluation.metric import (
     summarize,
     wilson,
 )
-from agent.evaluation.records import ResultRecord, Status
+from agent.evaluation.outcomes import ResultRecord, Status
 
 BOX = (10.0, 20.0, 30.0, 40.0)
 _numbers = itertools.count()

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from agent.errors import ConfigurationError
-from agent.evaluation.samples import Sample, detect_format, load_samples
+from agent.evaluation.benchmarks import Sample, detect_format, load_samples
 
 
 def png(folder: Path, name: str, size: tuple[int, int]) -> Path:

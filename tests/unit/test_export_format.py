@@ -18,13 +18,13 @@ from PIL import Image, ImageDraw
 
 from actions.executor import ActionResult, DryRunExecutor
 from actions.schema import Action, TypeText, points_of
-from agent.desktop import Desktop
 from agent.errors import ConfigurationError, ExecutionError
-from agent.export import export_runs
 from agent.geometry import Monitor
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.runs.export import export_runs
+from agent.screen.capture import ImageScreen
+from agent.scripts.desktop import Desktop
 from agent.styles.registry import make_style
 from agent.trajectory import StepRecord, load_trajectory
 

@@ -1,4 +1,4 @@
-"""Key-name normalization (model dialects -> pyautogui names), X11 keysyms, and XdotoolKeyboard's
+"""Key-name normalization (model dialects -> pyautogui names), X11 keysyms, and X11Keyboard's
 key events, spare-keycode bookkeeping and remap barrier (with a fake X connection: no display
 needed)."""
 
@@ -14,17 +14,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actions.keys import (
+from actions.key_names import (
     KEYSYMS,
-    XdotoolKeyboard,
     char_keysym,
     check_text,
-    key_keysym,
     keysym,
     normalize_key,
     normalize_keys,
     split_combo,
 )
+from actions.x11_keyboard import X11Keyboard, key_keysym
 from agent.errors import ExecutionError, ModelError, ParseError
 
 
@@ -285,10 +284,10 @@ FOCUS = 42  # the window that has the focus
 
 def keyboard(
     extra: dict[int, tuple[int, int]] | None = None,
-) -> tuple[XdotoolKeyboard, FakeConnection]:
+) -> tuple[X11Keyboard, FakeConnection]:
     # keycodes 9, 10, 11 carry a/A, b/B and shift; 8 (reserved), 12..15 are spare (or ``extra``)
     conn = FakeConnection({9: (A, ord("A")), 10: (B, ord("B")), 11: (SHIFT, 0), **(extra or {})})
-    return XdotoolKeyboard(":0", conn, delay_ms=0), conn
+    return X11Keyboard(":0", conn, delay_ms=0), conn
 
 
 def test_keymap_maps_missing_characters_on_spare_keycodes_highest_first() -> None:
@@ -321,7 +320,7 @@ def test_keymap_plan_splits_text_into_runs_that_fit() -> None:
     assert kb._plan(text) == [6, 8]  # 4 spare keycodes: αβγδ, then εζ
     full = FakeConnection({code: (A, A) for code in range(8, 16)})
     with pytest.raises(ExecutionError, match="no spare keycode"):
-        XdotoolKeyboard(":0", full)._plan([E])
+        X11Keyboard(":0", full)._plan([E])
 
 
 def test_a_named_key_is_never_reached_through_shift() -> None:
@@ -370,7 +369,7 @@ def test_held_modifiers_and_caps_lock_are_cleared_while_typing() -> None:
 
 
 class Pings:
-    """Stands in for XdotoolKeyboard._ping: logs the windows pinged; ``deaf`` do not answer."""
+    """Stands in for X11Keyboard._ping: logs the windows pinged; ``deaf`` do not answer."""
 
     def __init__(self, conn: FakeConnection, deaf: Collection[int] = ()) -> None:
         self.conn, self.deaf = conn, set(deaf)
@@ -401,7 +400,7 @@ def test_a_window_that_does_not_answer_gets_pause_s(monkeypatch: pytest.MonkeyPa
     kb, conn = keyboard()
     kb._ping = Pings(conn, deaf={FOCUS})  # type: ignore[method-assign]
     slept: list[float] = []
-    monkeypatch.setattr("actions.keys.time.sleep", slept.append)
+    monkeypatch.setattr("actions.x11_keyboard.time.sleep", slept.append)
     kb.type("αβγδ")
     assert slept == []
     kb.type("ε", pause_s=0.25)

@@ -23,7 +23,7 @@ from agent.errors import Aborted, BackendError
 from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import load_trajectory
 
@@ -184,7 +184,7 @@ KILLED_RUN = textwrap.dedent(
     from actions.executor import DryRunExecutor
     from agent.loop import Agent
     from agent.models.scripted import ScriptedBackend
-    from agent.screen import ImageScreen
+    from agent.screen.capture import ImageScreen
     from agent.styles.qwen25vl import Qwen25VLComputerUse
     CLICK = sys.argv[2]
     def slow(messages, frame):

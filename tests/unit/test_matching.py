@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.matching import (
+from agent.screen.matching import (
     MATCH_THRESHOLD,
     PATCH_PX,
     SEARCH_PX,

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from agent.errors import ConfigurationError, NotFound
-from agent.models.ocr import OCRGrounder, TextLine, match_text, target_text
+from agent.grounding.ocr import OCRGrounder, TextLine, match_text, target_text
 
 
 @pytest.mark.parametrize(

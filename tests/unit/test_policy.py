@@ -17,9 +17,9 @@ from actions.schema import Action, Click, Drag, KeyPress, Scroll, Terminate, Typ
 from agent.errors import BudgetExceeded, ConfigurationError, LoopDetected, Refused
 from agent.geometry import Monitor, Point
 from agent.loop import Agent
-from agent.matching import same_screen
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
+from agent.screen.matching import same_screen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import load_trajectory
 

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from actions.executor import DryRunExecutor
-from agent.cli import main
+from agent.cli.main import main
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen
+from agent.screen.capture import ImageScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 
 

@@ -15,8 +15,8 @@ from agent.errors import ConfigurationError
 from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model, to_screen
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.replay import replay
-from agent.screen import ImageScreen, Screenshot, SettledScreen
+from agent.runs.replay import replay
+from agent.screen.capture import ImageScreen, Screenshot, SettledScreen
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import load_trajectory
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.changes import changed_since, note_change
 from agent.geometry import ModelFrame
 from agent.models.resize import Resizer, resize_to
-from agent.png import encode_png
+from agent.screen.changes import changed_since, note_change
+from agent.screen.png import encode_png
 
 
 def _frame(width: int, height: int, out_w: int, out_h: int) -> ModelFrame:
@@ -89,7 +89,7 @@ def test_the_band_encoder_reuses_unchanged_bands_and_stays_a_valid_png() -> None
     import struct
     import zlib
 
-    from agent.png import BAND_ROWS, PngEncoder
+    from agent.screen.png import BAND_ROWS, PngEncoder
 
     rng = np.random.default_rng(5)
     encoder = PngEncoder()

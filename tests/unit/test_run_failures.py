@@ -23,7 +23,7 @@ from agent.errors import CaptureError, ConfigurationError, RecordingError
 from agent.geometry import ModelFrame, Monitor
 from agent.loop import Agent
 from agent.models.scripted import ScriptedBackend
-from agent.screen import ImageScreen, Screenshot
+from agent.screen.capture import ImageScreen, Screenshot
 from agent.secrets import Secrets
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 from agent.trajectory import load_trajectory
@@ -117,7 +117,7 @@ FULL_DISK_RUN = textwrap.dedent(
     from actions.executor import DryRunExecutor
     from agent.loop import Agent
     from agent.models.scripted import ScriptedBackend
-    from agent.screen import ImageScreen
+    from agent.screen.capture import ImageScreen
     from agent.styles.qwen25vl import Qwen25VLComputerUse
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
@@ -212,7 +212,7 @@ SIGTERM_RUN = textwrap.dedent(
     from actions.executor import DryRunExecutor
     from agent.loop import Agent
     from agent.models.scripted import ScriptedBackend
-    from agent.screen import ImageScreen
+    from agent.screen.capture import ImageScreen
     from agent.styles.qwen25vl import Qwen25VLComputerUse
     def slow(messages, frame):
         time.sleep(0.05)

@@ -24,10 +24,10 @@ from actions.schema import (
 from agent.errors import ConfigurationError, ParseError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.styles.base import PastStep, Style
-from agent.styles.grounding import Qwen25VLGrounding
 from agent.styles.qwen2vl import Qwen2VLGrounding
 from agent.styles.qwen3vl import Qwen3VLComputerUse
 from agent.styles.qwen25vl import Qwen25VLComputerUse
+from agent.styles.qwen25vl_grounding import Qwen25VLGrounding
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.styles.uitars import CALL_USER_MESSAGE, UITarsStyle
 

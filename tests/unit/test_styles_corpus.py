@@ -27,7 +27,7 @@ import pytest
 from actions.schema import Action, Click, Drag, KeyPress, Scroll, Terminate, TypeText, Wait
 from agent.errors import ParseError
 from agent.geometry import CoordinateSpace, Point
-from agent.styles.grounding import Qwen25VLGrounding
+from agent.styles.qwen25vl_grounding import Qwen25VLGrounding
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.styles.uitars import SCROLL_CLICKS, WAIT_SECONDS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigurationError
-from agent.tasks import QuerySpec, TargetSpec, TypeSpec, load_task
+from agent.scripts.task_file import QuerySpec, TargetSpec, TypeSpec, load_task
 
 GOOD = """\
 name: save-preferences

@@ -1,0 +1,141 @@
+"""The Ground tab's work, without the web page: one picture, one instruction, one answer.
+
+:func:`ground_view` locates an instruction with :func:`agent.grounding.result.ground` and draws the
+answer with :func:`agent.grounding.result.annotate` (the project's one way to draw it), and says in
+words what frame the model saw and how its point became image pixels: the model's point, its
+fraction of the frame, the capture pixels (the one conversion, :func:`agent.geometry.to_screen`,
+onto the picture itself). :func:`capture_monitor` takes the picture from a monitor of the
+display the server runs on. :func:`one_line` is how every error reaches the page: one line,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from agent.errors import AgentError, ConfigurationError, ModelError
+from agent.geometry import CoordinateSpace, ModelFrame, Point
+from agent.grounding.base import Grounder
+from agent.grounding.result import GroundingResult, annotate, ground
+
+__all__ = ["GroundView", "capture_monitor", "describe_frame", "ground_view", "one_line"]
+
+_MESSAGE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class GroundView:
+    """What the Ground tab shows for one answer."""
+
+    image: Image.Image
+    """the picture with the box and the point drawn"""
+    result: dict[str, Any]
+    """:meth:`GroundingResult.as_json` (point and box in image pixels) with the picture's size,
+    the instruction and the grounder"""
+    raw_output: str
+    frame: str
+    conversion: str
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as the page shows it: its kind where that helps, one line, bounded."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, ModelError):
+        text = f"{getattr(exc, 'kind', type(exc).__name__)}: {text}"
+    elif not isinstance(exc, AgentError):
+        text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def describe_frame(frame: ModelFrame) -> str:
+    """The image the model saw, in words: its size, what it was made from and the bounds."""
+    source = f"{frame.source_width}x{frame.source_height}"
+    if (frame.width, frame.height) == (frame.source_width, frame.source_height) and (
+        frame.factor == 1
+    ):
+        return f"read at its own size: {source} pixels (no resize; points are image pixels)"
+    return (
+        f"{source} image -> {frame.width}x{frame.height} resized pixels (smart_resize: factor "
+        f"{frame.factor}, min_pixels {frame.min_pixels:,}, max_pixels {frame.max_pixels:,}; "
+        f"{frame.visual_tokens:,} visual tokens)"
+    )
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _conversion(point: Point, frame: ModelFrame, pixel: tuple[int, int], what: str) -> list[str]:
+    fx, fy = frame.fraction(point)
+    extent = (
+        f"in the {frame.width}x{frame.height} frame"
+        if point.space is CoordinateSpace.RESIZED
+        else f"of the {frame.width}x{frame.height} frame"
+    )
+    return [
+        f"{what}: {point.space.value} ({_num(point.x)}, {_num(point.y)}) {extent}",
+        f"  fraction of the frame: ({fx:.4f}, {fy:.4f})",
+        f"  x {frame.source_width}x{frame.source_height}: ({fx * frame.source_width:.1f}, "
+        f"{fy * frame.source_height:.1f}) -> image pixel ({pixel[0]}, {pixel[1]})",
+    ]
+
+
+def _conversion_text(result: GroundingResult) -> str:
+    rows = _conversion(result.model_point, result.frame, result.point, "point")
+    if result.box is not None:
+        rows.append(f"box in image pixels (left, top, right, bottom): {list(result.box)}")
+    return "\n".join(rows)
+
+
+def ground_view(
+    image: Image.Image, instruction: str, grounder: Grounder, *, clamp: bool = False
+) -> GroundView:
+    """Locate ``instruction`` in ``image`` and draw it. Raises ConfigurationError for an empty
+    instruction, ModelError (NotFound, ParseError, OutOfBounds) for an unusable answer."""
+    instruction = instruction.strip()
+    if not instruction:
+        raise ConfigurationError("type an instruction: the element to find, e.g. 'the Save button'")
+    rgb = image.convert("RGB")
+    result = ground(rgb, instruction, grounder, clamp=clamp)
+    data: dict[str, Any] = {
+        **result.as_json(),
+        "image": [rgb.width, rgb.height],
+        "instruction": instruction,
+        "grounder": grounder.model,
+    }
+    return GroundView(
+        image=annotate(rgb, result, instruction),
+        result=data,
+        raw_output=result.raw_output,
+        frame=describe_frame(result.frame),
+        conversion=_conversion_text(result),
+    )
+
+
+def capture_monitor(monitor: str = "primary", display: str | None = None) -> Image.Image:
+    """A capture of ``monitor`` ("primary" or an mss index) of ``display`` (default: the
+    server's ``$DISPLAY``). Raises ConfigurationError where there is no display to capture."""
+    from agent.screen.capture import Screen
+
+    choice: int | str = monitor.strip() or "primary"
+    if choice != "primary":
+        try:
+            choice = int(choice)
+        except ValueError:
+            raise ConfigurationError(
+                f"monitor: expected a number or 'primary', got {monitor!r}"
+            ) from None
+    if display is None and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise ConfigurationError(
+            "there is no display to capture here (DISPLAY is not set): upload a screenshot"
+        )
+    screen = Screen(choice if isinstance(choice, int) else "primary", display=display)
+    try:
+        return screen.capture().image
+    finally:
+        screen.close()
