@@ -48,7 +48,8 @@ from agent.errors import ExecutionError
 
 __all__ = ["X11Keyboard", "key_keysym"]
 
-#: Keysym numbers of the names in :data:`actions.key_names.KEYSYMS` (X11 keysymdef.h and XF86keysym.h).
+#: Keysym numbers of the names in :data:`actions.key_names.KEYSYMS` (X11 keysymdef.h and
+#: XF86keysym.h).
 _KEYSYM_CODES: dict[str, int] = {
     "Control_L": 0xFFE3, "Control_R": 0xFFE4, "Shift_L": 0xFFE1, "Shift_R": 0xFFE2,
     "Alt_L": 0xFFE9, "Alt_R": 0xFFEA, "Super_L": 0xFFEB, "Super_R": 0xFFEC, "Return": 0xFF0D,

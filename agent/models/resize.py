@@ -10,8 +10,8 @@ each rounded to 8 bits, and the coefficients of a pass depend only on the two si
   only, and its vertical pass for the output columns whose filter reaches the box's columns.
 
 :class:`Resizer` keeps, per thread and frame, the last capture, its intermediate and its output,
-and redoes only what a change touched (:func:`agent.screen.matching.changed_box`: noted by the capture
-in :mod:`agent.screen.changes`, else found by comparing). The result
+and redoes only what a change touched (:func:`agent.screen.matching.changed_box`: noted by the
+capture in :mod:`agent.screen.changes`, else found by comparing). The result
 is bit-identical to :func:`resize_to` (tests compare every byte); an image it resized recently is
 returned from its cache without any work (history screenshots shown again every step).
 """

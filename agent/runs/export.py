@@ -1,8 +1,8 @@
 """Export recorded runs as fine-tuning data: one JSON object per line, in ms-swift's custom
 dataset format (``swift``) or as OpenAI-style chat messages (``messages``).
 
-:func:`export_runs` reads each trajectory (:mod:`agent.runs.training_samples` picks the steps that were
-carried out), writes the rows to a temporary file, renames it over ``out`` and returns an
+:func:`export_runs` reads each trajectory (:mod:`agent.runs.training_samples` picks the steps that
+were carried out), writes the rows to a temporary file, renames it over ``out`` and returns an
 :class:`ExportReport`. Only runs that ended ``done`` are exported unless ``include_all``. Rows
 come by run, then step index. Texts are the recorded ones (secrets already placeholders);
 ``meta.json`` is never read. Images are the recorded screenshots' absolute paths, each checked
@@ -23,12 +23,12 @@ answer has points, ``objects`` ``{"ref": [], "bbox": [[x, y], ...], "bbox_type":
 (``"coordinate": <bbox>``, ``start_box='<bbox>'``); no ``tools`` key and no ``tool_call`` role:
 the recorded system prompt holds the tools, and plain assistant text is not re-serialised. A box
 is the executed screen point in pixels of the step's ORIGINAL screenshot
-(:func:`~agent.runs.training_samples.capture_pixels`), ``image_id`` that screenshot's index in ``images``;
-ms-swift scales ``real`` boxes itself (Qwen2.5-VL template: to the resized image's pixels;
-Qwen2-VL, Qwen3-VL: to 0-1000). Train with ``MAX_PIXELS``/``MIN_PIXELS`` equal to the recorded
-frame bounds (the prompt states the resized resolution the run saw) and ``--bbox_format new``:
-the tag becomes ``str(bbox)`` (``[658, 364]``), byte-identical to what the JSON families write
-(qwen25vl, qwen3vl, qwen25vl-grounding); UI-TARS reads ``start_box='[x, y]'`` too. ms-swift's
+(:func:`~agent.runs.training_samples.capture_pixels`), ``image_id`` that screenshot's index in
+``images``; ms-swift scales ``real`` boxes itself (Qwen2.5-VL template: to the resized image's
+pixels; Qwen2-VL, Qwen3-VL: to 0-1000). Train with ``MAX_PIXELS``/``MIN_PIXELS`` equal to the
+recorded frame bounds (the prompt states the resized resolution the run saw) and ``--bbox_format
+new``: the tag becomes ``str(bbox)`` (``[658, 364]``), byte-identical to what the JSON families
+write (qwen25vl, qwen3vl, qwen25vl-grounding); UI-TARS reads ``start_box='[x, y]'`` too. ms-swift's
 legacy default writes ``<|box_start|>(x,y)<|box_end|>``: the notation of qwen2vl (which needs it)
 and of UI-TARS' box tokens, but invalid JSON inside a tool call (this project's parser refuses
 it). Grounding rows: user ``<image>`` + the description, assistant ``<bbox>``.

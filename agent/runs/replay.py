@@ -3,8 +3,8 @@
 A replay runs the ordinary loop (:class:`~agent.loop.Agent`) with a :class:`ReplayDecider`:
 every step is observed, reviewed by the policy, acted and recorded like a model's step, with
 its :class:`~agent.trajectory.ReplayRecord` (which recorded step, the verdict). Before each step
-the screen must settle (:class:`~agent.screen.capture.SettledScreen`: two equal consecutive captures,
-or a timeout), so a replay never outruns the UI. Modes:
+the screen must settle (:class:`~agent.screen.capture.SettledScreen`: two equal consecutive
+captures, or a timeout), so a replay never outruns the UI. Modes:
 
 * ``exact``: the recorded screen actions, same coordinates;
 * ``scaled``: each recorded point through its recorded frame and monitor onto the live monitor

@@ -1,9 +1,9 @@
 """The rows of one run, in either export format (:mod:`agent.runs.export` describes both).
 
-:func:`run_rows` turns a run's :class:`~agent.runs.training_samples.RunSamples` into rows, in step order: one
-per carried-out model step (its recorded prompt, then its answer) and one per grounding sample.
-Raises :class:`~agent.runs.training_samples.UnusableRun` with the reason a run cannot be written (a text
-holding one of ms-swift's tags, an action its family cannot write).
+:func:`run_rows` turns a run's :class:`~agent.runs.training_samples.RunSamples` into rows, in step
+order: one per carried-out model step (its recorded prompt, then its answer) and one per grounding
+sample. Raises :class:`~agent.runs.training_samples.UnusableRun` with the reason a run cannot be
+written (a text holding one of ms-swift's tags, an action its family cannot write).
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ class Screen:
 
     def _grab(self, info: dict[str, Any]) -> Image.Image:
         """The monitor's pixels as the platform captures them (physical pixels): read in place
-        where mss's X11 shared memory allows (:mod:`agent.screen.shared_pixels`), else mss's grab."""
+        where mss's X11 shared memory allows (:mod:`agent.screen.shared_pixels`), else mss's
+        grab."""
         pixels = shared_pixels(self._sct, info)
         if pixels is not None:  # mss's segment, which the next grab overwrites: keep a copy
             return self._image_of(pixels, shared=True)

@@ -9,12 +9,12 @@
         desktop.wait_for("Saved", timeout_s=5)
 
 Each call is one step of the agent loop (:mod:`agent.loop`) with a script decider
-(:mod:`agent.scripts.steps`): captured, located (through the :class:`~agent.scripts.location_cache.LocationCache`
-first where the call is cacheable), converted with the one conversion, reviewed by the
-:class:`~actions.policy.Policy`, recorded before it acts, executed, recorded after. All calls of
-one ``Desktop`` record into one trajectory. An unusable model answer is retried
-(``max_retries``); then the call raises :class:`~agent.errors.NotFound` with the screenshot.
-``wait_for`` raises :class:`~agent.errors.WaitTimeout`, ``assert_visible``
+(:mod:`agent.scripts.steps`): captured, located (through the
+:class:`~agent.scripts.location_cache.LocationCache` first where the call is cacheable), converted
+with the one conversion, reviewed by the :class:`~actions.policy.Policy`, recorded before it acts,
+executed, recorded after. All calls of one ``Desktop`` record into one trajectory. An unusable
+model answer is retried (``max_retries``); then the call raises :class:`~agent.errors.NotFound`
+with the screenshot. ``wait_for`` raises :class:`~agent.errors.WaitTimeout`, ``assert_visible``
 :class:`~agent.errors.AssertionFailed`; a spent budget, a stop or a failure of the desktop end
 the script with the loop's own errors. Queries and visibility checks are never cached.
 

@@ -8,8 +8,8 @@ capture pixels, the monitor it was captured on, and a small image patch around i
 (:func:`agent.screen.matching.crop_patch`, stored as base64 PNG).
 
 A lookup never trusts the stored point alone; it fails closed. The live monitor's geometry and
-scale must equal the stored ones, and :func:`agent.screen.matching.find_patch` must find the patch, with
-one clear peak, near the stored pixel on the live capture. A hit returns where the patch is now
+scale must equal the stored ones, and :func:`agent.screen.matching.find_patch` must find the patch,
+with one clear peak, near the stored pixel on the live capture. A hit returns where the patch is now
 (the stored pixel moved by the patch's displacement); anything else is a miss with a one-line
 reason, and the caller asks the model.
 

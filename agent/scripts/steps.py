@@ -1,12 +1,12 @@
 """The deciders behind a script's calls: each call is one step of the agent loop.
 
-:class:`TargetStep` locates its targets (through the :class:`~agent.scripts.location_cache.LocationCache` when
-the call is cacheable, else the grounder), converts each point to the screen with the one
-conversion, and builds the call's actions on them. :class:`CheckStep` asks whether something is
-visible; :class:`QueryStep` reads structured data off the screen into a pydantic model. They
-return :class:`~agent.decision.Decision` like the model decider does, so the loop reviews,
-records and executes script steps exactly as it does the model's, and every step says where its
-points came from (:class:`~agent.trajectory.TargetRecord`).
+:class:`TargetStep` locates its targets (through the
+:class:`~agent.scripts.location_cache.LocationCache` when the call is cacheable, else the
+grounder), converts each point to the screen with the one conversion, and builds the call's actions
+on them. :class:`CheckStep` asks whether something is visible; :class:`QueryStep` reads structured
+data off the screen into a pydantic model. They return :class:`~agent.decision.Decision` like the
+model decider does, so the loop reviews, records and executes script steps exactly as it does the
+model's, and every step says where its points came from (:class:`~agent.trajectory.TargetRecord`).
 """
 
 from __future__ import annotations

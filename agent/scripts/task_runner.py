@@ -1,11 +1,12 @@
 """Running a task file: launch its app, run its steps through a Desktop, evaluate its checks.
 
 :func:`run_task` launches the app (and waits until its window is drawn and still, or for its
-``wait_for`` target), runs the steps in order through the :class:`~agent.scripts.desktop.Desktop` the
-caller builds (grounder, cache and safety options), then every check, each recorded as a step
+``wait_for`` target), runs the steps in order through the :class:`~agent.scripts.desktop.Desktop`
+the caller builds (grounder, cache and safety options), then every check, each recorded as a step
 with its verdict, closes the app and the trajectory, and returns a :class:`TaskResult` whose
 ``status`` is ``done`` only if every step ran and every check passed. Variables are filled in
-here (:mod:`agent.scripts.task_file` describes them); an environment variable is typed by placeholder.
+here (:mod:`agent.scripts.task_file` describes them); an environment variable is typed by
+placeholder.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Regenerate the bundled screenshots: ``python tasks/screenshots/make.py``.
 
 ``preferences.png`` is the Preferences app (``tasks/apps/preferences.py``) at its default place
-(80, 80) on a private 1280x800 Xvfb, captured with the project's own :class:`agent.screen.capture.Screen`
-once the app reports that its window is mapped and drawn (its ``--state`` file says ``ready``).
-``preferences.layout.json`` is what the app reported at that moment: its window and each
-widget's box ``[x, y, w, h]`` in screen pixels, which are the capture's pixels here (one monitor at
-the origin, scale 1, no window manager): where the elements really are, independent of any
-grounder. Needs Xvfb and python3-tk; the user's own display is never used.
+(80, 80) on a private 1280x800 Xvfb, captured with the project's own
+:class:`agent.screen.capture.Screen` once the app reports that its window is mapped and drawn (its
+``--state`` file says ``ready``). ``preferences.layout.json`` is what the app reported at that
+moment: its window and each widget's box ``[x, y, w, h]`` in screen pixels, which are the capture's
+pixels here (one monitor at the origin, scale 1, no window manager): where the elements really are,
+independent of any grounder. Needs Xvfb and python3-tk; the user's own display is never used.
 """
 
 from __future__ import annotations

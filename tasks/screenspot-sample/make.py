@@ -7,8 +7,8 @@ toolkit that drew the target, never from a grounder:
   no browser download), each at two device scale factors; a box is the element's
   ``bounding_box()`` (CSS pixels) times the scale factor, rounded outwards to whole pixels;
 * ``tk_window.py`` on a private Xvfb (scale 1: 1280x800; scale 2: the same window drawn twice as
-  large on 2560x1600, as on a HiDPI desktop), captured with :class:`agent.screen.capture.Screen` once the
-  screen has settled; a box is what Tk reports (``winfo_rootx/rooty/width/height``).
+  large on 2560x1600, as on a HiDPI desktop), captured with :class:`agent.screen.capture.Screen`
+  once the screen has settled; a box is what Tk reports (``winfo_rootx/rooty/width/height``).
 
 It writes ``images/*.png``, the ScreenSpot v1 files ``screenspot_{web,desktop,mobile}.json``
 (``bbox`` = x, y, w, h), the ScreenSpot-Pro files ``<application>_<platform>.json`` (``bbox`` =

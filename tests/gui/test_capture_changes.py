@@ -33,7 +33,7 @@ def test_incremental_captures_equal_full_conversions(
         monkeypatch.setattr(agent.screen.capture, "shared_pixels", lambda sct, monitor: None)
     with Screen(display=display.name) as screen, mss.MSS(display=display.name) as sct:
         previous = screen.capture().image
-        read_in_place = vars(agent.screen.capture)["shared_pixels"]  # what Screen calls, patched or not
+        read_in_place = vars(agent.screen.capture)["shared_pixels"]  # what Screen calls
         assert (read_in_place(screen._sct, sct.monitors[1]) is not None) == in_place
         resizer.resize(previous, frame)
         cx, cy = app.center("ok")  # type: ignore[attr-defined]

@@ -377,7 +377,7 @@ def test_trajectories_tab_lists_runs_and_opens_the_viewer(page: Any, server: Ser
 def test_the_ui_module_imports_without_gradio_and_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    check = "import sys, agent.ui.app; assert 'gradio' not in sys.modules, 'gradio imported eagerly'"
+    check = "import sys, agent.ui.app; assert 'gradio' not in sys.modules, 'gradio imported'"
     done = subprocess.run(
         [sys.executable, "-c", check],
         cwd=ROOT,
