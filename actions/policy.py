@@ -108,10 +108,6 @@ class Region:
             ) from None
         return cls(left, top, width, height)
 
-    @classmethod
-    def of_monitor(cls, monitor: Monitor) -> Region:
-        return cls(monitor.left, monitor.top, monitor.width, monitor.height)
-
     def contains(self, x: float, y: float) -> bool:
         return self.left <= x < self.left + self.width and self.top <= y < self.top + self.height
 

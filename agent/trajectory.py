@@ -36,7 +36,7 @@ from actions.executor import ActionResult
 from actions.schema import Action
 from agent.background import background_pool
 from agent.errors import ConfigurationError, RecordingError
-from agent.geometry import ModelFrame, Monitor, Point
+from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model
 from agent.screen.png import PngEncoder
 from agent.secrets import Secrets
 
@@ -215,6 +215,25 @@ class StepRecord(_Record):
         description="the decision was recorded but not its result: the process died while "
         "acting, so any of ``executed`` may have reached the desktop",
     )
+
+    def actions_run(self) -> list[Action]:
+        """The executed actions that ran, in order, when the step was **carried out** (the one
+        rule replay and export share): no error, not interrupted, a result for at least one
+        action and every result ok. Only actions with a result ran (a Terminate ends a step, so
+        actions after it have none). Empty for a step that was not carried out."""
+        if self.error is not None or self.interrupted or not self.results:
+            return []
+        if len(self.results) > len(self.executed) or not all(r.ok for r in self.results):
+            return []
+        return self.executed[: len(self.results)]
+
+    def capture_pixel(self, point: Point) -> tuple[float, float]:
+        """Where the screen ``point`` lay on this step's capture, in its pixels: the one
+        conversion (:func:`~agent.geometry.to_model` into the capture itself)."""
+        if self.frame is None or self.monitor is None:
+            raise ConfigurationError(f"step {self.index} recorded no frame or monitor")
+        capture = ModelFrame.identity(self.frame.source_width, self.frame.source_height)
+        return to_model(point, capture, self.monitor.monitor(), CoordinateSpace.RESIZED).xy()
 
 
 class _Result(_Record):

@@ -4,6 +4,9 @@
   normalised-xyxy mirrors) into one :class:`~agent.evaluation.benchmarks.Sample` type;
 * :mod:`agent.evaluation.outcomes`: one line of ``results.jsonl`` per sample;
 * :mod:`agent.evaluation.metric`: correctness, micro/macro averages, ScreenSpot-Pro breakdowns;
-* :mod:`agent.evaluation.harness`: streaming, resumable runs with a manifest;
+* :mod:`agent.evaluation.prompts`: the prompts an evaluation asks with and how answers are read;
+* :mod:`agent.evaluation.harness`: streaming, resumable runs with a manifest, and
+  :mod:`agent.evaluation.progress` its progress line;
+* :mod:`agent.evaluation.results`: the files of an evaluation directory;
 * :mod:`agent.evaluation.report`: the HTML page of an evaluation.
 """

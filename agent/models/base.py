@@ -9,7 +9,7 @@ from typing import Protocol
 from agent.chat import Message
 from agent.geometry import ModelFrame
 
-__all__ = ["Backend", "Completion"]
+__all__ = ["Backend", "Completion", "PixelBudget"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,17 @@ class Backend(Protocol):
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:
         """Ask the model; ``frame`` is the frame of the last image in ``messages``."""
         ...
+
+
+class PixelBudget:
+    """The frame rule every backend shares: a capture is smart-resized to multiples of
+    ``factor`` within ``min_pixels``..``max_pixels`` (:meth:`ModelFrame.for_image`). A backend
+    sets the three attributes and inherits :meth:`frame_for`."""
+
+    min_pixels: int
+    max_pixels: int
+    factor: int
+
+    def frame_for(self, width: int, height: int) -> ModelFrame:
+        bounds = {"min_pixels": self.min_pixels, "max_pixels": self.max_pixels}
+        return ModelFrame.for_image(width, height, factor=self.factor, **bounds)

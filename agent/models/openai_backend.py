@@ -32,7 +32,7 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion
+from agent.models.base import Completion, PixelBudget
 from agent.models.http_client import HttpClient, HttpConnectionError, HttpTimeout
 from agent.models.identity_cache import IdentityCache
 from agent.models.resize import Resizer
@@ -114,7 +114,7 @@ def _server_message(text: str) -> str:
     return _one_line(body if isinstance(body, str) else json.dumps(body))
 
 
-class OpenAIBackend:
+class OpenAIBackend(PixelBudget):
     """A model served through ``POST {base_url}/chat/completions``."""
 
     # The checkpoint family (config.model_type) is unknown: an HTTP server does not say.
@@ -164,14 +164,6 @@ class OpenAIBackend:
     def __repr__(self) -> str:
         return f"OpenAIBackend(base_url={self.base_url!r}, model={self.model!r})"
 
-    def frame_for(self, width: int, height: int) -> ModelFrame:
-        return ModelFrame.for_image(
-            width,
-            height,
-            min_pixels=self.min_pixels,
-            max_pixels=self.max_pixels,
-            factor=self.factor,
-        )
 
     def to_openai(
         self, messages: Sequence[Message]

@@ -9,14 +9,14 @@ from collections.abc import Callable, Sequence
 from agent.chat import Message
 from agent.errors import BackendError
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion
+from agent.models.base import Completion, PixelBudget
 
 __all__ = ["ScriptedBackend"]
 
 Responder = Callable[[Sequence[Message], ModelFrame], str]
 
 
-class ScriptedBackend:
+class ScriptedBackend(PixelBudget):
     """Returns ``answers`` one per call (or whatever ``answers(messages, frame)`` returns).
 
     Every call is kept in :attr:`calls` as ``(messages, frame)``. ``model_type`` is the
@@ -42,14 +42,6 @@ class ScriptedBackend:
         self._answers = answers
         self.calls: list[tuple[list[Message], ModelFrame]] = []
 
-    def frame_for(self, width: int, height: int) -> ModelFrame:
-        return ModelFrame.for_image(
-            width,
-            height,
-            min_pixels=self.min_pixels,
-            max_pixels=self.max_pixels,
-            factor=self.factor,
-        )
 
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:
         start = time.perf_counter()

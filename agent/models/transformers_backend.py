@@ -33,7 +33,7 @@ from PIL import Image
 from agent.chat import Message
 from agent.errors import BackendError, ConfigurationError, FrameMismatch
 from agent.geometry import IMAGE_FACTOR, QWEN_MAX_PIXELS, QWEN_MIN_PIXELS, ModelFrame
-from agent.models.base import Completion
+from agent.models.base import Completion, PixelBudget
 from agent.models.inputs import InputBuilder, UnfollowedProcessor
 from agent.models.resize import Resizer
 
@@ -88,7 +88,7 @@ def to_hf_conversation(messages: Sequence[Message]) -> list[dict[str, Any]]:
     ]
 
 
-class TransformersBackend:
+class TransformersBackend(PixelBudget):
     """A Qwen-VL checkpoint (Hub id or local directory) run with transformers.
 
     ``factor``: the side multiple the caller's style expects (28 for Qwen2/2.5-VL, 32 for
@@ -200,14 +200,6 @@ class TransformersBackend:
         """The checkpoint's ``config.model_type`` (e.g. ``"qwen2_5_vl"``); ``None`` if unnamed."""
         return self._model_type
 
-    def frame_for(self, width: int, height: int) -> ModelFrame:
-        return ModelFrame.for_image(
-            width,
-            height,
-            min_pixels=self.min_pixels,
-            max_pixels=self.max_pixels,
-            factor=self.factor,
-        )
 
     def complete(self, messages: Sequence[Message], frame: ModelFrame) -> Completion:
         return self.complete_batch([(messages, frame)])[0]

@@ -23,7 +23,7 @@ answer has points, ``objects`` ``{"ref": [], "bbox": [[x, y], ...], "bbox_type":
 (``"coordinate": <bbox>``, ``start_box='<bbox>'``); no ``tools`` key and no ``tool_call`` role:
 the recorded system prompt holds the tools, and plain assistant text is not re-serialised. A box
 is the executed screen point in pixels of the step's ORIGINAL screenshot
-(:func:`~agent.runs.training_samples.capture_pixels`), ``image_id`` that screenshot's index in
+(:meth:`~agent.trajectory.StepRecord.capture_pixel`), ``image_id`` that screenshot's index in
 ``images``; ms-swift scales ``real`` boxes itself (Qwen2.5-VL template: to the resized image's
 pixels; Qwen2-VL, Qwen3-VL: to 0-1000). Train with ``MAX_PIXELS``/``MIN_PIXELS`` equal to the
 recorded frame bounds (the prompt states the resized resolution the run saw) and ``--bbox_format

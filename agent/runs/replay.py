@@ -47,7 +47,7 @@ from agent.grounding.base import Grounder, grounder_name
 from agent.grounding.vlm import VLMGrounder
 from agent.loop import Agent
 from agent.models.base import Backend
-from agent.runs.recording import capture_pixel, fraction, replayable, secrets_typed
+from agent.runs.recording import fraction, replayable, secrets_typed
 from agent.screen.capture import CaptureSource, SettledScreen
 from agent.screen.matching import PatchMatch, crop_patch, find_patch
 from agent.secrets import Secrets
@@ -190,11 +190,11 @@ class ReplayDecider:
 
     def _exact(self, step: StepRecord, situation: Situation) -> Decision:
         record = self._record(step, "replayed", "the recorded screen actions")
-        return Decision(list(step.executed), situation.frame, "replay", replay=record)
+        return Decision(list(step.actions_run()), situation.frame, "replay", replay=record)
 
     def _scaled(self, step: StepRecord, situation: Situation) -> Decision:
         assert step.monitor is not None
-        actions = [map_points(a, lambda p: fraction(p, step)) for a in step.executed]
+        actions = [map_points(a, lambda p: fraction(p, step)) for a in step.actions_run()]
         live = situation.screenshot.monitor
         detail = f"mapped from {step.monitor.monitor().describe()} to {live.describe()}"
         record = self._record(step, "replayed", detail)
@@ -204,7 +204,7 @@ class ReplayDecider:
         self, step: StepRecord, live: Image.Image, recorded: Image.Image | None
     ) -> _Comparison:
         matches, near = [], []
-        for action in step.executed:
+        for action in step.actions_run():
             for point in points_of(action):
                 where = fraction(point, step)
                 expected = (where.x * live.width, where.y * live.height)
@@ -212,7 +212,7 @@ class ReplayDecider:
                 if recorded is None:
                     matches.append(PatchMatch(False, None, None, 0.0, -1.0, "no screenshot"))
                     continue
-                patch = crop_patch(recorded, *capture_pixel(point, step))
+                patch = crop_patch(recorded, *step.capture_pixel(point))
                 matches.append(find_patch(live, patch, expected))
         return _Comparison(matches, near)
 
@@ -273,10 +273,10 @@ class ReplayDecider:
         targets = [t for t in step.targets if t.pixel is not None]
         if not pixels:
             record = self._record(step, "replayed", "nothing to compare: the step has no point")
-            return Decision(list(step.executed), situation.frame, "replay", replay=record)
+            return Decision(list(step.actions_run()), situation.frame, "replay", replay=record)
         if all(p is not None for p in pixels):
             found = iter(Point(x=p[0], y=p[1], space=CoordinateSpace.RESIZED) for p in pixels if p)
-            actions = [_replace_points(a, found) for a in step.executed]
+            actions = [_replace_points(a, found) for a in step.actions_run()]
             detail = f"{len(pixels)} point(s) found where recorded (lowest score {low:.2f})"
             kept = [t.model_copy(update={"located_by": "replay", "score": low}) for t in targets]
             record = self._record(step, "matched", detail, low)
@@ -334,7 +334,7 @@ class ReplayDecider:
             points.append(Point(x=pixel[0], y=pixel[1], space=CoordinateSpace.RESIZED))
             records.append(target)
         found = iter(points)
-        actions = [_replace_points(a, found) for a in step.executed]
+        actions = [_replace_points(a, found) for a in step.actions_run()]
         names = ", ".join(repr(t.description) for t in targets)
         record = self._record(step, "re-grounded", f"{why}; located {names} again", low)
         return Decision(

@@ -19,7 +19,6 @@ from agent.runs.training_samples import (
     Shot,
     StepSample,
     UnusableRun,
-    capture_pixels,
 )
 from agent.styles.base import Style
 from agent.trajectory import FrameRecord
@@ -88,7 +87,7 @@ def _swift_step(sample: StepSample, style: Style) -> Row:
     for k in order:
         action, point = keys[k]
         executed = points_of(sample.actions[action].executed)[point]
-        bbox.append([_number(v) for v in capture_pixels(executed, sample.step)])
+        bbox.append([_number(v) for v in sample.step.capture_pixel(executed)])
     messages.append({"role": "assistant", "content": filled})
     row: Row = {"messages": messages, "images": images}
     if bbox:

@@ -10,11 +10,10 @@ A trajectory yields, in step order:
   capture pixels (``TargetRecord.pixel``) and, when a model located it, its answer in its own
   space and frame.
 
-A step is **carried out** when it has no error, was not interrupted and has a result for at least
-one executed action, every result ok; only the actions with a result are kept (a Terminate ends a
-step, so calls after it never ran). A model step also needs its recorded prompt, showing its own
-screenshot. Everything else (refused or unusable answers, replays, checks, waits, failed
-captures) gives no sample and is counted in :attr:`RunSamples.steps_skipped`.
+Only steps that were **carried out** count, and of them only the actions that ran: the rule
+replay shares (:meth:`~agent.trajectory.StepRecord.actions_run`). A model step also needs its
+recorded prompt, showing its own screenshot. Everything else (refused or unusable answers, replays,
+checks, waits, failed captures) gives no sample and is counted in :attr:`RunSamples.steps_skipped`.
 
 Every screenshot used is checked: the file exists and, where the step that captured it recorded a
 sha256, matches it; otherwise :class:`~agent.errors.ConfigurationError` names the file. A prompt
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from actions.schema import Action
 from agent.errors import ConfigurationError
-from agent.geometry import CoordinateSpace, ModelFrame, Point, to_model
+from agent.geometry import Point
 from agent.trajectory import FrameRecord, StepRecord, Trajectory
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
     "StepSample",
     "Turn",
     "UnusableRun",
-    "capture_pixels",
     "carried_out",
     "read_samples",
 ]
@@ -124,26 +122,14 @@ class RunSamples:
     steps_skipped: int = 0
 
 
-def capture_pixels(point: Point, step: StepRecord) -> tuple[float, float]:
-    """Where the screen ``point`` executed in ``step`` lies on that step's capture, in its
-    pixels: the one conversion (:func:`~agent.geometry.to_model` into the capture itself)."""
-    if step.frame is None or step.monitor is None:
-        raise UnusableRun(f"step {step.index} recorded no frame or monitor")
-    capture = ModelFrame.identity(step.frame.source_width, step.frame.source_height)
-    found = to_model(point, capture, step.monitor.monitor(), CoordinateSpace.RESIZED)
-    return found.x, found.y
-
-
 def carried_out(step: StepRecord) -> tuple[Carried, ...]:
-    """The actions of ``step`` that ran, in order; empty when the step was not carried out."""
-    if step.error is not None or step.interrupted or not step.results:
+    """The actions of ``step`` that ran (:meth:`StepRecord.actions_run`), each with the model's
+    answer it came from; empty when the step was not carried out or its decider changed the
+    number of actions (the answer and the execution cannot be paired)."""
+    ran = step.actions_run()
+    if not ran or len(step.parsed) != len(step.executed):
         return ()
-    if not all(r.ok for r in step.results) or len(step.results) > len(step.executed):
-        return ()
-    if len(step.parsed) != len(step.executed):  # a decider that changed the actions
-        return ()
-    ran = len(step.results)
-    return tuple(Carried(p, e) for p, e in zip(step.parsed[:ran], step.executed[:ran], strict=True))
+    return tuple(Carried(p, e) for p, e in zip(step.parsed, ran, strict=False))
 
 
 class _Shots:

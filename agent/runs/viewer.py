@@ -46,7 +46,7 @@ from actions.schema import (
     points_of,
 )
 from agent.errors import OutOfBounds
-from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_model, to_screen
+from agent.geometry import CoordinateSpace, ModelFrame, Monitor, Point, to_screen
 from agent.page import write_page
 from agent.trajectory import StepRecord, TargetRecord, Trajectory, load_trajectory
 
@@ -188,7 +188,6 @@ def _step(
 ) -> tuple[Json, Point | None]:
     frame = step.frame.frame() if step.frame else None
     monitor = step.monitor.monitor() if step.monitor else None
-    capture = ModelFrame.identity(frame.source_width, frame.source_height) if frame else None
     markers: list[Json] = []
     actions: list[Json] = []
     for i in range(max(len(step.parsed), len(step.executed))):
@@ -209,7 +208,7 @@ def _step(
         if executed is None:
             continue
         ran = result is not None and result.ok
-        marker = _marker(executed, capture, monitor, pointer) if capture and monitor else None
+        marker = _marker(executed, step, pointer) if frame and monitor else None
         if marker is not None:
             markers.append({**marker, "action": i, "ran": ran})
         if pointer is not None and _acts_at_pointer(executed):
@@ -346,16 +345,14 @@ def _acts_at_pointer(action: Action) -> bool:
     return isinstance(action, Click | Scroll) and action.point is None
 
 
-def _marker(
-    action: Action, capture: ModelFrame, monitor: Monitor, pointer: Point | None
-) -> Json | None:
+def _marker(action: Action, step: StepRecord, pointer: Point | None) -> Json | None:
     """What to draw for an executed action, in capture pixels (None: nothing to draw)."""
 
     def at(point: Point | None) -> Json | None:
         spot = point or pointer
         if spot is None:
             return None
-        x, y = to_model(spot, capture, monitor, CoordinateSpace.RESIZED).xy()
+        x, y = step.capture_pixel(spot)
         return {"x": round(x, 2), "y": round(y, 2), "inferred": point is None}
 
     if isinstance(action, Drag):

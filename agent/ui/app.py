@@ -1,7 +1,7 @@
 """``gui-agent ui``: the web UI (Gradio, the ``ui`` extra), on 127.0.0.1 unless told otherwise.
 
-Three tabs (:mod:`agent.ui.tabs`), each a thin page over a module that does the work without
-Gradio:
+Three tabs, one module each (its page is built with the ``gr`` module passed in, its work done
+without Gradio):
 
 * **Ground** (:mod:`agent.ui.ground_tab`): a screenshot (uploaded, or a capture of a monitor of the
   server's display), an instruction, a backend (the offline OCR grounder, a transformers model
@@ -9,16 +9,17 @@ Gradio:
   the raw answer, the frame the model saw and the conversion of its point into image pixels. The
   result (``GroundingResult.as_json()``: point and box in image pixels) is the text of
   ``#ground-result``; errors are one line in ``#ground-error``;
-* **Run** (:mod:`agent.ui.run_jobs`): a bundled task or a free instruction, on a private virtual
-  display unless the real one is chosen *and* confirmed; the progress lines stream in
-  (``#run-log``), Stop ends the run before its next action, and the end shows the status
-  (``#run-status``), every check's verdict and a link to the report;
+* **Run** (:mod:`agent.ui.run_tab`, the runs themselves in :mod:`agent.ui.run_jobs`): a bundled
+  task or a free instruction, on a private virtual display unless the real one is chosen *and*
+  confirmed; the progress lines stream in (``#run-log``), Stop ends the run before its next
+  action, and the end shows the status (``#run-status``), every check's verdict and a link to
+  the report;
 * **Trajectories** (:mod:`agent.ui.trajectories_tab`): the runs recorded under the runs folder; the
   viewer of the one picked opens in the page and by link (served from the runs folder).
 
-Models are loaded once per server (:class:`~agent.ui.model_choice.ModelCache`) and shared by the tabs.
-Errors reach the page as messages (a warning and an error box), never as tracebacks. Gradio is
-imported only when the app is built: the package imports without the extra.
+Models are loaded once per server (:class:`~agent.ui.model_choice.ModelCache`) and shared by the
+tabs. Errors reach the page as messages (a warning and an error box), never as tracebacks. Gradio
+is imported only when the app is built: the package imports without the extra.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigurationError
-from agent.ui.ground_tab import one_line
+from agent.ui.ground_tab import ground_tab, one_line
 from agent.ui.model_choice import ModelCache
 from agent.ui.run_jobs import RunManager
+from agent.ui.run_tab import run_tab
+from agent.ui.trajectories_tab import trajectories_tab
 
 if TYPE_CHECKING:
     import gradio
@@ -61,8 +64,6 @@ def build_app(*, runs: Path = Path("runs")) -> gradio.Blocks:
 
 def _build(runs: Path) -> tuple[gradio.Blocks, RunManager]:
     gr = _gradio()
-    from agent.ui.tabs import ground_tab, run_tab, trajectories_tab
-
     runs = Path(runs).resolve()
     models = ModelCache()
     manager = RunManager(runs, models)

@@ -1,16 +1,22 @@
-"""The Ground tab's work, without the web page: one picture, one instruction, one answer.
+"""The Ground tab: one picture, one instruction, one answer.
 
 :func:`ground_view` locates an instruction with :func:`agent.grounding.result.ground` and draws the
 answer with :func:`agent.grounding.result.annotate` (the project's one way to draw it), and says in
 words what frame the model saw and how its point became image pixels: the model's point, its
 fraction of the frame, the capture pixels (the one conversion, :func:`agent.geometry.to_screen`,
 onto the picture itself). :func:`capture_monitor` takes the picture from a monitor of the
-display the server runs on. :func:`one_line` is how every error reaches the page: one line,
-never a traceback.
+display the server runs on. :func:`one_line` is how every error reaches the page, in every tab:
+one line, never a traceback (:func:`warn` also shows it as a warning).
+
+:func:`ground_tab` is the page, built inside an open ``gr.Blocks`` (the ``gr`` module is passed
+in: Gradio is imported only by :func:`agent.ui.app.build_app`), with stable element ids
+(``elem_id``) for browser tests: ``ground-image``, ``ground-result`` (the result JSON, in image
+pixels), ``ground-raw``, ``ground-frame``, ``ground-conversion``, ``ground-error``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -22,8 +28,17 @@ from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.grounding.base import Grounder
 from agent.grounding.result import GroundingResult, annotate, ground
+from agent.ui.model_choice import ModelCache, choice_from_controls, model_controls
 
-__all__ = ["GroundView", "capture_monitor", "describe_frame", "ground_view", "one_line"]
+__all__ = [
+    "GroundView",
+    "capture_monitor",
+    "describe_frame",
+    "ground_tab",
+    "ground_view",
+    "one_line",
+    "warn",
+]
 
 _MESSAGE_LIMIT = 500
 
@@ -50,6 +65,13 @@ def one_line(exc: BaseException) -> str:
     elif not isinstance(exc, AgentError):
         text = f"{type(exc).__name__}: {text}"
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def warn(gr: Any, exc: BaseException) -> str:
+    """Show ``exc`` on the page as a warning, in :func:`one_line`, and return that line."""
+    message = one_line(exc)
+    gr.Warning(message)
+    return message
 
 
 def describe_frame(frame: ModelFrame) -> str:
@@ -139,3 +161,73 @@ def capture_monitor(monitor: str = "primary", display: str | None = None) -> Ima
         return screen.capture().image
     finally:
         screen.close()
+
+
+def ground_tab(gr: Any, models: ModelCache) -> None:
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(
+                type="pil",
+                format="png",
+                label="screenshot",
+                sources=["upload", "clipboard"],
+                elem_id="ground-input",
+            )
+            with gr.Row():
+                monitor = gr.Textbox(value="primary", label="monitor (mss index or primary)")
+                capture = gr.Button("Capture a monitor", elem_id="ground-capture")
+            instruction = gr.Textbox(
+                label="instruction", placeholder="the Save button", elem_id="ground-instruction"
+            )
+            controls = model_controls(gr, "ground")
+            clamp = gr.Checkbox(label="clamp points outside the image to its edge")
+            button = gr.Button("Ground", variant="primary", elem_id="ground-button")
+        with gr.Column():
+            error = gr.Textbox(label="error", visible=False, elem_id="ground-error")
+            drawn = gr.Image(
+                type="pil", format="png", label="answer", interactive=False, elem_id="ground-image"
+            )
+            result = gr.Textbox(
+                label="result (image pixels)", lines=4, interactive=False, elem_id="ground-result"
+            )
+            raw = gr.Textbox(label="raw answer", interactive=False, elem_id="ground-raw")
+            frame = gr.Textbox(
+                label="frame the model saw", interactive=False, elem_id="ground-frame"
+            )
+            conversion = gr.Textbox(
+                label="conversion of the point",
+                lines=4,
+                interactive=False,
+                elem_id="ground-conversion",
+            )
+
+    def run_ground(picture: Any, text: str, clamp_points: bool, *values: Any) -> list[Any]:
+        try:
+            if picture is None:
+                raise ConfigurationError("upload a screenshot, or capture a monitor, first")
+            grounder = models.grounder(choice_from_controls(values))
+            view = ground_view(picture, text or "", grounder, clamp=bool(clamp_points))
+        except Exception as exc:  # noqa: BLE001 - the page shows one line, never a traceback
+            return [gr.update(value=warn(gr, exc), visible=True), None, "", "", "", ""]
+        return [
+            gr.update(value="", visible=False),
+            view.image,
+            json.dumps(view.result, ensure_ascii=False),
+            view.raw_output,
+            view.frame,
+            view.conversion,
+        ]
+
+    inputs = [image, instruction, clamp, *controls]
+    outputs = [error, drawn, result, raw, frame, conversion]
+    button.click(run_ground, inputs=inputs, outputs=outputs)
+    instruction.submit(run_ground, inputs=inputs, outputs=outputs)
+
+    def run_capture(choice: str) -> list[Any]:
+        try:
+            picture = capture_monitor(choice or "primary")
+        except Exception as exc:  # noqa: BLE001 - the page shows one line, never a traceback
+            return [gr.update(), gr.update(value=warn(gr, exc), visible=True)]
+        return [picture, gr.update(value="", visible=False)]
+
+    capture.click(run_capture, inputs=monitor, outputs=[image, error])

@@ -7,23 +7,35 @@ device are loaded once per server and reused by every later request, whichever t
 one local (transformers) model is kept at a time, so switching models does not pile weights up
 in GPU memory. The API key of an OpenAI-compatible server is read from the environment variable
 the form names, here at the edge, and never shown or recorded.
+
+:func:`model_controls` are the form's model settings as Gradio components (the Ground and Run
+tabs each have them; the ``gr`` module is passed in, as by every tab), and
+:func:`choice_from_controls` reads their values into a :class:`ModelChoice`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from agent.errors import ConfigurationError
 from agent.grounding.base import Grounder
 from agent.grounding.vlm import VLMGrounder
 from agent.models.base import Backend
 from agent.styles.base import Style
-from agent.styles.registry import make_style
+from agent.styles.registry import STYLE_NAMES, make_style
 
-__all__ = ["BACKENDS", "BackendName", "ModelCache", "ModelChoice"]
+__all__ = [
+    "BACKENDS",
+    "BackendName",
+    "ModelCache",
+    "ModelChoice",
+    "choice_from_controls",
+    "model_controls",
+]
 
 BackendName = Literal["ocr", "transformers", "openai"]
 BACKENDS: tuple[BackendName, ...] = ("ocr", "transformers", "openai")
@@ -159,4 +171,60 @@ def _load(key: _BackendKey, api_key_env: str) -> Backend:
             device=key.device,
             max_new_tokens=key.max_new_tokens,
         )
+    )
+
+
+def model_controls(gr: Any, prefix: str) -> list[Any]:
+    """The model settings: backend, model, base URL, style, and more behind an accordion."""
+    backend = gr.Radio(list(BACKENDS), value="ocr", label="backend", elem_id=f"{prefix}-backend")
+    model = gr.Textbox(
+        label="model: a Hub id or a checkpoint directory (openai: the model the server serves)",
+        placeholder="Qwen/Qwen2.5-VL-3B-Instruct",
+        visible=False,
+        elem_id=f"{prefix}-model",
+    )
+    base_url = gr.Textbox(
+        label="base URL of the OpenAI-compatible server",
+        placeholder="http://127.0.0.1:8000/v1",
+        visible=False,
+        elem_id=f"{prefix}-base-url",
+    )
+    style = gr.Dropdown(
+        list(STYLE_NAMES), value="qwen25vl", label="style", visible=False, elem_id=f"{prefix}-style"
+    )
+    with gr.Accordion("model options", open=False, visible=False) as more:
+        min_pixels = gr.Number(label="min_pixels (empty: the style's)", precision=0)
+        max_pixels = gr.Number(label="max_pixels (empty: the style's)", precision=0)
+        device = gr.Textbox(value="auto", label="device (transformers): auto, cuda, cuda:1, cpu")
+        key_env = gr.Textbox(value="OPENAI_API_KEY", label="environment variable with the API key")
+
+    def shown(name: str) -> list[Any]:
+        model_needed = name != "ocr"
+        return [
+            gr.update(visible=model_needed),
+            gr.update(visible=name == "openai"),
+            gr.update(visible=model_needed),
+            gr.update(visible=model_needed),
+        ]
+
+    backend.change(shown, inputs=backend, outputs=[model, base_url, style, more])
+    return [backend, model, base_url, style, min_pixels, max_pixels, device, key_env]
+
+
+def choice_from_controls(values: Sequence[Any]) -> ModelChoice:
+    """The :class:`ModelChoice` of the values of :func:`model_controls`, in their order."""
+    backend, model, base_url, style, min_pixels, max_pixels, device, key_env = values
+
+    def pixels(value: Any) -> int | None:
+        return int(value) if value not in (None, "") else None
+
+    return ModelChoice(
+        backend=str(backend or "ocr"),
+        model=str(model or ""),
+        base_url=str(base_url or ""),
+        style=str(style or "qwen25vl"),
+        min_pixels=pixels(min_pixels),
+        max_pixels=pixels(max_pixels),
+        device=str(device or "auto"),
+        api_key_env=str(key_env or "OPENAI_API_KEY"),
     )
