@@ -3,11 +3,13 @@
 :func:`run_demo` starts a private virtual display (Xvfb), runs a bundled task file on it (its
 small Tk app from ``tasks/apps/``: launch, steps, checks) through the whole product (the loop,
 the policy, pyautogui and mss bound to that display, the recorder), writes the trajectory's
-HTML viewer and returns every check's verdict. The user's own mouse, keyboard and screen are
-never used: the executor and the screen are bound to the private display by name, and the app
-is launched with its ``DISPLAY``. With no model the grounder is the offline OCR grounder, so the
-demo does its job on a fresh machine with no network, GPU or display; with a model (a backend
-and its style) the same task runs through the VLM.
+HTML viewer and returns every check's verdict. The bundled tasks are package data, found by
+:mod:`agent.scripts.bundled`, so the demo runs from an installed wheel in any folder. The
+user's own mouse, keyboard and screen are never used: the executor and the screen are bound to
+the private display by name, and the app is launched with its ``DISPLAY``. With no model the
+grounder is the offline OCR grounder, so the demo does its job on a fresh machine with no
+network, GPU or display; with a model (a backend and its style) the same task runs through the
+VLM.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from agent.models.base import Backend
 from agent.runs.viewer import write_viewer
 from agent.screen.capture import Screen
 from agent.screen.xvfb import VirtualDisplay, XvfbError
+from agent.scripts.bundled import bundled_task
 from agent.scripts.desktop import Desktop
 from agent.scripts.task_file import load_task
 from agent.scripts.task_runner import CheckResult, run_task
@@ -56,18 +59,6 @@ class DemoResult:
     @property
     def ok(self) -> bool:
         return self.status == "done"
-
-
-def bundled_task(name: str = DEMO_TASK) -> Path:
-    """The path of a task file shipped in the repository's ``tasks/`` folder."""
-    folder = Path(__file__).resolve().parents[1] / "tasks"
-    path = folder / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigurationError(
-            f"no bundled task {name!r} in {folder}: the demo runs from a clone of the "
-            "repository (pip install -e .)"
-        )
-    return path
 
 
 def _check_tools() -> None:

@@ -21,6 +21,7 @@ import tempfile
 import time
 import tkinter as tk
 from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -174,6 +175,14 @@ class _App:
         os.replace(tmp, self.state_path)
 
 
+def _import_root() -> str:
+    """The folder that holds the ``agent`` package (a clone's root, or site-packages), so that
+    the child's ``-m agent.testing.tk_app`` imports this very package, installed or not; ""
+    when the package is not a folder on disk."""
+    package = resources.files("agent")
+    return str(package.parent) if isinstance(package, Path) else ""
+
+
 class TkApp:
     """Handle on a running test app subprocess; see ``TkApp.launch``."""
 
@@ -195,9 +204,8 @@ class TkApp:
         state_path = Path(state_path)
         state_path.unlink(missing_ok=True)
         child_env = dict(env)
-        root = str(Path(__file__).resolve().parents[2])  # so "-m agent..." imports uninstalled
         child_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (root, child_env.get("PYTHONPATH", "")) if p)
+            p for p in (_import_root(), child_env.get("PYTHONPATH", "")) if p)
         args = [sys.executable, "-m", "agent.testing.tk_app", "--state", str(state_path),
                 "--x", str(x), "--y", str(y), "--title", title]
         if undecorated:

@@ -31,6 +31,7 @@ does not come up raises :class:`VLLMStartError` with the tail of its log. With
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -42,6 +43,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from contextlib import ExitStack
+from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -52,10 +55,29 @@ __all__ = [
 ]  # fmt: skip
 
 VLLM_PYTHON_ENV = "GUI_AGENT_VLLM_PYTHON"
-PLUGIN_DIR = Path(__file__).resolve().parent / "vllm_plugin"
 LOGITS_PROCESSOR = "gui_agent_sequence_bias:SequenceBias"
-_REPO = Path(__file__).resolve().parents[2]
 _LOG_TAIL_LINES = 40
+_extracted = ExitStack()  # what as_file made real stays so until the process ends
+atexit.register(_extracted.close)
+
+
+def _plugin_dir() -> Path:
+    """``agent/testing/vllm_plugin`` (package data) as a real folder: a ``PYTHONPATH`` entry."""
+    plugin = resources.files("agent.testing").joinpath("vllm_plugin")
+    return _extracted.enter_context(resources.as_file(plugin))
+
+
+def _checkout() -> Path | None:
+    """The source checkout this package runs from (the folder holding ``agent/`` and
+    ``pyproject.toml``: a clone, installed or not), or None for an installed wheel."""
+    package = resources.files("agent")
+    if not isinstance(package, Path):  # not a folder on disk
+        return None
+    root = package.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+PLUGIN_DIR = _plugin_dir()
 
 
 class VLLMNotFoundError(FileNotFoundError):
@@ -68,9 +90,12 @@ class VLLMStartError(RuntimeError):
 
 def default_vllm_python() -> Path:
     """Where the vLLM environment's python is looked for: ``$GUI_AGENT_VLLM_PYTHON``, else
-    ``.venv-vllm/bin/python`` at the repository root (what ``.ci/vllm-env`` makes)."""
+    ``.venv-vllm/bin/python`` at the root of the clone this package runs from (what
+    ``.ci/vllm-env`` makes), or in the current folder for an installed wheel."""
     configured = os.environ.get(VLLM_PYTHON_ENV)
-    return Path(configured) if configured else _REPO / ".venv-vllm" / "bin" / "python"
+    if configured:
+        return Path(configured)
+    return (_checkout() or Path.cwd()) / ".venv-vllm" / "bin" / "python"
 
 
 def vllm_python() -> Path | None:

@@ -1,11 +1,12 @@
 """The Run tab's work, without the web page: one run at a time, in a worker thread.
 
 A :class:`RunRequest` is a bundled task (``tasks/NAME.yaml``: its app, steps and checks) or a
-free instruction for a model, on a **private virtual display** by default: a bundled task runs
-through :func:`agent.scripts.demo.run_demo` (its own Xvfb, the app launched on it); an instruction runs
-the :class:`~agent.loop.Agent` on a fresh :class:`~agent.screen.xvfb.VirtualDisplay`, with one
-of the bundled apps (``tasks/apps/``) on it if asked. The user's real display (``$DISPLAY`` of
-the server) is used only when the request says so and carries the user's confirmation.
+free instruction for a model, on a **private virtual display** by default: a bundled task
+runs through :func:`agent.scripts.demo.run_demo` (its own Xvfb, the app launched on it); an
+instruction runs the :class:`~agent.loop.Agent` on a fresh
+:class:`~agent.screen.xvfb.VirtualDisplay`, with one of the bundled apps (``tasks/apps/``) on it if
+asked. The user's real display (``$DISPLAY`` of the server) is used only when the request says so
+and carries the user's confirmation.
 
 :class:`RunManager` starts a :class:`RunJob` in a thread; the job collects the progress lines
 as they come, and its stop file (in a temporary folder, not in the trajectory) ends the run
@@ -34,6 +35,7 @@ from pathlib import Path
 from agent.errors import ConfigurationError
 from agent.grounding.base import Grounder
 from agent.models.base import Backend
+from agent.scripts.bundled import bundled_app, bundled_apps, bundled_tasks
 from agent.scripts.task_runner import CheckResult
 from agent.step import Step
 from agent.styles.base import Style
@@ -43,18 +45,7 @@ from agent.ui.model_choice import ModelCache, ModelChoice
 
 __all__ = ["RunJob", "RunManager", "RunRequest", "bundled_apps", "bundled_tasks"]
 
-_ROOT = Path(__file__).resolve().parents[1]
 _APP_TIMEOUT_S = 20.0
-
-
-def bundled_tasks() -> list[str]:
-    """The names of the task files shipped in ``tasks/`` (``save-preferences``, ...)."""
-    return sorted(path.stem for path in (_ROOT / "tasks").glob("*.yaml"))
-
-
-def bundled_apps() -> list[str]:
-    """The small apps shipped in ``tasks/apps/`` that a free instruction can start with."""
-    return sorted(p.stem for p in (_ROOT / "tasks" / "apps").glob("*.py") if p.stem[0] != "_")
 
 
 @dataclass(frozen=True)
@@ -310,7 +301,7 @@ def _launch_app(
     until it reports its window drawn; its state and messages go to ``scratch``."""
     job.out.mkdir(parents=True, exist_ok=True)
     state, errors = scratch / f"{name}.state.json", scratch / f"{name}.stderr"
-    command = [sys.executable, str(_ROOT / "tasks" / "apps" / f"{name}.py"), "--state", str(state)]
+    command = [sys.executable, str(bundled_app(name)), "--state", str(state)]
     job.line(f"launch: {name}")
     with errors.open("wb") as stderr:
         app = subprocess.Popen(
