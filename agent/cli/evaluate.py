@@ -6,12 +6,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from agent.cli.exit_codes import EXIT_CODES
 from agent.cli.options import make_backend
 from agent.errors import ConfigurationError
 from agent.styles.registry import make_style
+
+#: the name that stands for the bundled sample set, where no file or folder of that name exists
+SAMPLE_SET = "screenspot-sample"
+
+
+def _annotations(args: argparse.Namespace) -> tuple[list[Path], Path | None]:
+    """The annotation files and image folder: as given, or the bundled sample set (its
+    ScreenSpot-Pro-style files and its images) for the bare name ``screenspot-sample``."""
+    given: list[Path] = list(args.annotations)
+    if [str(p) for p in given] != [SAMPLE_SET] or given[0].exists():
+        return given, args.images
+    from agent.scripts.bundled import screenspot_sample
+
+    folder = screenspot_sample()
+    return sorted(folder.glob("sample-*.json")), args.images or folder / "images"
 
 
 def evaluation(args: argparse.Namespace) -> int:
@@ -25,12 +41,15 @@ def evaluation(args: argparse.Namespace) -> int:
     if args.rescore:
         summary = rescore(args.out)
     else:
-        if not args.annotations or args.images is None:
-            raise ConfigurationError("give the annotation files and --images (or --rescore)")
+        annotations, images = _annotations(args)
+        if not annotations or images is None:
+            raise ConfigurationError(
+                f"give the annotation files and --images (or --rescore, or {SAMPLE_SET})"
+            )
         style = make_style(args.style)
         ocr = args.backend == "ocr"
         prompt = make_prompt("grounding" if ocr else args.prompt, style)
-        samples = load_samples(args.annotations, args.images, lang=args.lang, limit=args.limit)
+        samples = load_samples(annotations, images, lang=args.lang, limit=args.limit)
         files = sorted({s.annotation for s in samples})
         settings = {
             "backend": args.backend,
@@ -44,7 +63,7 @@ def evaluation(args: argparse.Namespace) -> int:
             "max_new_tokens": args.max_new_tokens,
             "lang": args.lang,
         }
-        results = open_results(args.out, manifest_for(settings, files, args.images),
+        results = open_results(args.out, manifest_for(settings, files, images),
                                resume=args.resume)  # fmt: skip
         print(f"{len(samples)} samples, {len(results.finished() & {s.id for s in samples})} "
               f"done before -> {args.out}", file=sys.stderr, flush=True)  # fmt: skip

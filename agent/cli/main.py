@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="carry out an instruction on the desktop")
     run.add_argument("instruction", nargs="?", help="what to do, in plain words")
-    run.add_argument("--task", type=Path, help="a task file (YAML) to run instead")
+    run.add_argument(
+        "--task", type=Path, help="a task file (YAML), or a bundled task's name, to run instead"
+    )
     run.add_argument(
         "--var",
         action="append",
@@ -140,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="run a bundled task on a private virtual display (no model needed)"
     )
-    demo.add_argument("--task", default="save-preferences", help="a task file in tasks/")
+    demo.add_argument("--task", default="save-preferences", help="the bundled task to run")
     demo.add_argument("--out", type=Path, default=None, help="trajectory directory")
     demo.add_argument("--open", action="store_true", help="open the report in the web browser")
     model_options(demo)
@@ -163,7 +165,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="the JSONL file to write")
     export.add_argument("--all", action="store_true", help="runs that did not succeed too")
     ev = commands.add_parser("eval", help="ScreenSpot-style grounding accuracy of a model")
-    ev.add_argument("annotations", nargs="*", type=Path, help="annotation files or folders")
+    ev.add_argument(
+        "annotations", nargs="*", type=Path,
+        help="annotation files or folders, or screenspot-sample (the bundled sample set)",
+    )  # fmt: skip
     ev.add_argument("--images", type=Path, help="the folder the annotations' images are in")
     ev.add_argument("--out", type=Path, required=True, help="the evaluation's directory")
     ev.add_argument(

@@ -33,6 +33,20 @@ def _progress(line: str) -> None:
     print(line, flush=True)
 
 
+def _task_file(value: Path) -> tuple[Path, bool]:
+    """``--task``: a task file, or, where no such file exists and the value is a bare name, the
+    bundled task of that name (``save-preferences``: it ships in the package, so it runs from any
+    folder). True for a bundled one."""
+    if value.exists() or value.suffix or len(value.parts) != 1:
+        return value, False
+    from agent.scripts.bundled import bundled_task
+
+    try:
+        return bundled_task(str(value)), True
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"no task file {value}, and {exc}") from None
+
+
 def _run_task(args: argparse.Namespace) -> int:
     from agent.scripts.desktop import Desktop
     from agent.scripts.location_cache import LocationCache
@@ -41,11 +55,14 @@ def _run_task(args: argparse.Namespace) -> int:
 
     if args.instruction:
         raise ConfigurationError("give an instruction or --task, not both")
-    task = load_task(args.task)
+    path, bundled = _task_file(args.task)
+    task = load_task(path)
     variables = task_variables(args.var)
     out = args.out or run_directory(f"{task.name}-")
     style = make_style(args.style, history_images=args.history_images)
-    cache_path = args.cache or task.default_cache()
+    # a bundled task's cache goes to the current folder, never into the installed package
+    default_cache = Path(f"{task.name}.cache.json") if bundled else task.default_cache()
+    cache_path = args.cache or default_cache
     cache = LocationCache(cache_path, args.cache_mode) if cache_path else None
     secrets = secrets_from_env(args.secret)
     policy, budget = policy_and_budget(args)
@@ -67,7 +84,7 @@ def _run_task(args: argparse.Namespace) -> int:
             max_retries=args.max_retries,
             clamp=args.clamp,
             stop_file=args.stop_file,
-            settings={"task": str(args.task), "dry_run": args.dry_run, "settle_s": args.settle},
+            settings={"task": str(path), "dry_run": args.dry_run, "settle_s": args.settle},
         )
 
     print(f"task {task.name} -> trajectory {out}", file=sys.stderr, flush=True)

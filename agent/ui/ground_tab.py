@@ -11,7 +11,8 @@ one line, never a traceback (:func:`warn` also shows it as a warning).
 :func:`ground_tab` is the page, built inside an open ``gr.Blocks`` (the ``gr`` module is passed
 in: Gradio is imported only by :func:`agent.ui.app.build_app`), with stable element ids
 (``elem_id``) for browser tests: ``ground-image``, ``ground-result`` (the result JSON, in image
-pixels), ``ground-raw``, ``ground-frame``, ``ground-conversion``, ``ground-error``.
+pixels), ``ground-raw``, ``ground-frame``, ``ground-conversion``, ``ground-error``;
+``ground-sample`` loads the bundled sample screenshot (package data) for a try without a display.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.grounding.base import Grounder
 from agent.grounding.result import GroundingResult, annotate, ground
+from agent.scripts.bundled import sample_screenshot
 from agent.ui.model_choice import ModelCache, choice_from_controls, model_controls
 
 __all__ = [
@@ -176,6 +178,7 @@ def ground_tab(gr: Any, models: ModelCache) -> None:
             with gr.Row():
                 monitor = gr.Textbox(value="primary", label="monitor (mss index or primary)")
                 capture = gr.Button("Capture a monitor", elem_id="ground-capture")
+                sample = gr.Button("Sample screenshot", elem_id="ground-sample")
             instruction = gr.Textbox(
                 label="instruction", placeholder="the Save button", elem_id="ground-instruction"
             )
@@ -231,3 +234,14 @@ def ground_tab(gr: Any, models: ModelCache) -> None:
         return [picture, gr.update(value="", visible=False)]
 
     capture.click(run_capture, inputs=monitor, outputs=[image, error])
+
+    def load_sample() -> list[Any]:
+        """The bundled capture of the Preferences app: something to ground without a display."""
+        try:
+            with Image.open(sample_screenshot()) as shot:
+                picture = shot.convert("RGB")
+        except Exception as exc:  # noqa: BLE001 - the page shows one line, never a traceback
+            return [gr.update(), gr.update(value=warn(gr, exc), visible=True)]
+        return [picture, gr.update(value="", visible=False)]
+
+    sample.click(load_sample, outputs=[image, error])

@@ -85,14 +85,16 @@ def tk_app(tmp_path: Path) -> Iterator[AppFactory]:
 
 @pytest.fixture
 def gui_agent() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``gui_agent(display, "run", ..., timeout=300, env={...})``: the CLI as a user starts it,
-    on ``display``, offline and single-threaded; ``env`` adds variables."""
+    """``gui_agent(display, "run", ..., timeout=300, env={...}, cwd=DIR)``: the CLI as a user
+    starts it, on ``display``, offline and single-threaded; ``env`` adds variables, ``cwd`` is
+    the folder it runs in (default: the repository)."""
 
     def run(
         display: VirtualDisplay,
         *args: str,
         timeout: float = 300,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         environment = {
             **display.env,
@@ -104,6 +106,7 @@ def gui_agent() -> Callable[..., subprocess.CompletedProcess[str]]:
         return subprocess.run(
             [sys.executable, "-m", "agent.cli", *args],
             env=environment,
+            cwd=cwd,
             text=True,
             capture_output=True,
             timeout=timeout,

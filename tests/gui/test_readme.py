@@ -139,7 +139,7 @@ def test_the_evaluation_example_reproduces_the_readme_baseline(tmp_path: Path) -
     out = command.index("--out")
     command[out + 1] = str(tmp_path / "eval-ocr")
     done = subprocess.run(
-        [sys.executable, "-m", "agent.cli", *command], cwd=ROOT, text=True, capture_output=True,
+        [sys.executable, "-m", "agent.cli", *command], cwd=tmp_path, text=True, capture_output=True,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1",
              "HOME": str(tmp_path)}, timeout=600,
     )  # fmt: skip

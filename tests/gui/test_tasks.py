@@ -91,6 +91,29 @@ def test_save_preferences_with_ocr_then_from_the_cache_then_moved(
     assert all(e.point[0] > 600 and e.point[1] > 400 for e in entries)
 
 
+def test_a_bundled_task_runs_by_name_from_any_folder(
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
+) -> None:
+    """``--task NAME`` runs the bundled task (package data) from a folder with no tasks/ in it;
+    its cache goes to that folder, never into the package; an unknown name is one line, exit 2."""
+    display = virtual_display(*SIZE)
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    common = ("run", "--task", "save-preferences", "--backend", "ocr", "--settle", "0.1")
+    done = gui_agent(display, *common, "--out", str(tmp_path / "run"), cwd=here)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((tmp_path / "run" / "prefs.json").read_text())["display_name"] == "Ada"
+    assert (here / "save-preferences.cache.json").is_file()
+    assert not (TASKS / "save-preferences.cache.json").exists()
+    recorded = load_trajectory(tmp_path / "run").meta.settings["task"]
+    assert Path(recorded) == TASKS / "save-preferences.yaml"
+
+    unknown = gui_agent(display, "run", "--task", "save-prefs", "--backend", "ocr", cwd=here)
+    assert unknown.returncode == 2
+    (line,) = unknown.stderr.strip().splitlines()
+    assert "no task file save-prefs" in line and "save-preferences" in line
+
+
 def test_sign_in_types_the_password_and_writes_it_nowhere(
     gui_agent: Any, virtual_display: Any, tmp_path: Path
 ) -> None:

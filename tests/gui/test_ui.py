@@ -216,6 +216,18 @@ def test_ground_tab_draws_the_ocr_answer_on_the_save_button(page: Any, server: S
 
 
 @pytest.mark.model
+def test_the_sample_screenshot_grounds_without_a_display_or_upload(page: Any) -> None:
+    """The Ground tab's sample is the bundled capture (package data): OCR finds Save on it."""
+    page.click("#ground-sample")
+    page.wait_for_selector("#ground-input img")
+    ground(page, "Save", upload=False)
+    result = json.loads(wait_for_text(page, "ground-result"))
+    left, top, right, bottom = save_button()
+    x, y = result["point"]
+    assert left <= x < right and top <= y < bottom, (result["point"], save_button())
+    assert result["image"] == [1280, 800]
+
+
 def test_ground_tab_with_a_local_model_shows_the_resized_frame(
     page: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -39,6 +40,7 @@ from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 PRODUCT = ("pyproject.toml", "README.md", "agent", "actions", "tasks")  # what a wheel is made of
 EXTRAS = "ocr,ui"
 _OFFLINE = (  # pip's words for an index it cannot reach
@@ -230,6 +232,20 @@ def test_the_demo_runs_from_an_empty_folder(installed: Installed, empty: Path) -
     trajectory = load_trajectory(report.parent)
     assert trajectory.meta.status == "done" and trajectory.meta.settings["demo"] is True
     assert (report.parent / "prefs.json").is_file()  # what the app saved, in the run's folder
+
+
+def test_the_readme_evaluation_runs_on_the_bundled_sample_set(
+    installed: Installed, empty: Path
+) -> None:
+    """The README's offline evaluation, as written there, from an empty folder: the sample set is
+    package data (``--limit`` keeps it short)."""
+    section = README.split("## Evaluating grounding, ScreenSpot-style", 1)[1]
+    found = re.search(r"```\n(gui-agent eval [^\n]*--backend ocr)\n", section)
+    assert found is not None
+    done = installed.run(*found.group(1).split(), "--limit", "6", cwd=empty, timeout=600)
+    assert done.returncode == 0, tail(done)
+    summary = json.loads((empty / "runs" / "eval-ocr" / "summary.json").read_text())
+    assert summary["samples"] == 6 and summary["scored"] == 6, summary
 
 
 def test_the_web_ui_serves_the_bundled_tasks(installed: Installed, empty: Path) -> None:
