@@ -4,9 +4,9 @@
 connection, after putting characters the keyboard map lacks (``é``, ``東``) on spare keycodes.
 
 Why it is built this way (measured on Xvfb with the Tk test app, see
-tests/gui/test_typing_under_load.py). An Xlib application (Tk 8.6 here) does not translate a key
-event with the keyboard map in effect when the event was sent, but with the server's map when it
-*reads* the event: a MappingNotify only marks Xlib's copy stale, and the next lookup fetches the
+tests/gui/actions/test_typing_under_load.py). An Xlib application (Tk 8.6 here) does not translate
+a key event with the keyboard map in effect when the event was sent, but with the server's map when
+it *reads* the event: a MappingNotify only marks Xlib's copy stale, and the next lookup fetches the
 map as it is then. Mapping a keycode *before* its key events is therefore safe (X delivers the
 MappingNotify first; even a Tk stopped with SIGSTOP during the whole typing got it right).
 Changing a keycode *after* its key events, before the application has read them, changes

@@ -261,7 +261,7 @@ def test_keys_and_buttons_left_held_are_released_when_the_run_stops(
     """A combo or drag cut off mid-way (here by another client, as a killed process leaves
     them: ctrl and shift down, the middle button pressed) is released when the run stops.
     (The executor's own key events are released on its connection when interrupted:
-    tests/gui/test_typing_under_load.py.)"""
+    tests/gui/actions/test_typing_under_load.py.)"""
     display, app = desk
     proc, out = child(display, tmp_path, {"answers": [click(app, "cancel")], "model_s": 0.3})
     app.wait_for(lambda s: s["clicks"]["cancel"] >= 1, 30, "a first click")

@@ -15,7 +15,7 @@ from agent.testing.openai_server import OpenAICompatibleServer
 from agent.testing.tiny_qwen import build_tiny_qwen25vl, script_answer
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from agent.trajectory import load_trajectory
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TASKS = ROOT / "tasks"
 SIZE = (1280, 800)
 PASSWORD = "pw-Zq81-secret"

@@ -30,7 +30,7 @@ from agent.trajectory import load_trajectory
 
 pytestmark = [pytest.mark.gui, pytest.mark.model]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LAYOUTS = {
     # name: (screen size, monitors as (name, w, h, left, top)), the target monitor is the second
     "1920+1280": ((3200, 1080), [("LEFT", 1920, 1080, 0, 0), ("RIGHT", 1280, 1024, 1920, 56)]),

@@ -20,7 +20,7 @@ from agent.screen.xvfb import VirtualDisplay, wait_until
 
 pytestmark = pytest.mark.gui
 
-APPS = Path(__file__).resolve().parents[2] / "tasks" / "apps"
+APPS = Path(__file__).resolve().parents[3] / "tasks" / "apps"
 State = dict[str, Any]
 DisplayFactory = Callable[..., VirtualDisplay]  # the fixtures in conftest.py
 Xdotool = Callable[..., None]

@@ -37,7 +37,7 @@ from actions.schema import (
 from agent.errors import ConfigurationError, ModelError, OutOfBounds, ParseError
 from agent.geometry import CoordinateSpace, Monitor, Point
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FULL_HD = Monitor(index=1, left=0, top=0, width=1920, height=1080, is_primary=True)
 # A monitor left of and above the primary one: negative origin in pyautogui's global coordinates.
 LEFT_UP = Monitor(index=2, left=-1280, top=-200, width=1280, height=1024)

@@ -41,7 +41,7 @@ from agent.testing.vllm_server import (
 from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MISSING = f"vLLM environment not found at {default_vllm_python()}: run .ci/vllm-env"
 if vllm_python() is None and "CI" not in os.environ:  # in CI the fixture fails every test
     pytest.skip(MISSING, allow_module_level=True)

@@ -27,7 +27,7 @@ Xdotool = Callable[..., None]
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BLACK = (0, 0, 0)
 LEFT = ("LEFT", 1920, 1080, 0, 0)
 RIGHT = ("RIGHT", 1280, 1024, 1920, 56)
@@ -107,7 +107,7 @@ def test_missing_xvfb_skips_only_outside_ci(tmp_path: Path, ci: bool) -> None:
     env["PATH"] = str(tmp_path)  # no Xvfb on this PATH
     if ci:
         env["CI"] = "true"
-    node = "tests/gui/test_testing_tools.py::test_xvfb_captures_exact_size[1366x768]"
+    node = "tests/gui/testing/test_testing_tools.py::test_xvfb_captures_exact_size[1366x768]"
     done = subprocess.run(
         [
             sys.executable,

@@ -13,7 +13,7 @@ real answers of
 ``tests/data/peer_outputs.jsonl`` (their ``text`` field; spans deleted, inserted, replaced,
 duplicated, answers cut and spliced, huge and non-finite numbers written in); and, in
 :func:`test_pathological_input_returns_in_time`, inputs of 200,000 characters.
-``tests/unit/test_styles_properties.py`` already runs ``parse`` on ``st.text()`` and on seven
+``tests/unit/styles/test_styles_properties.py`` already runs ``parse`` on ``st.text()`` and on seven
 damaged seeds; this file adds ``locate``, the validity of results, the corpus, the numbers and
 the time bound.
 
@@ -54,7 +54,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 STYLES: dict[str, Style] = {name: make_style(name) for name in STYLE_NAMES}
-CORPUS_FILE = Path(__file__).resolve().parents[1] / "data" / "peer_outputs.jsonl"
+CORPUS_FILE = Path(__file__).resolve().parents[2] / "data" / "peer_outputs.jsonl"
 
 
 def corpus() -> list[str]:

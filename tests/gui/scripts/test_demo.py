@@ -22,7 +22,7 @@ from agent.trajectory import load_trajectory
 from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.gui
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def demo(*args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -22,7 +22,7 @@ from agent.testing.openai_server import OpenAICompatibleServer
 from agent.testing.tiny_qwen import build_tiny_qwen25vl
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SET = ROOT / "tasks" / "screenspot-sample"
 PRO = SET / "sample-browser_linux.json"
 MAX_PIXELS = 256 * 28 * 28

@@ -25,7 +25,7 @@ from tests.gui.conftest import missing_tool
 
 pytestmark = pytest.mark.gui
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SET = ROOT / "tasks" / "screenspot-sample"
 IMAGES = SET / "images"
 V1_FILES = {f"screenspot_{p}.json": p for p in ("web", "mobile", "desktop")}

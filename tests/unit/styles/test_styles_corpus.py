@@ -31,7 +31,7 @@ from agent.styles.qwen25vl_grounding import Qwen25VLGrounding
 from agent.styles.registry import STYLE_NAMES, make_style
 from agent.styles.uitars import SCROLL_CLICKS, WAIT_SECONDS
 
-PEERS = Path(__file__).resolve().parents[1] / "data" / "peer_outputs.jsonl"
+PEERS = Path(__file__).resolve().parents[2] / "data" / "peer_outputs.jsonl"
 FAMILY_STYLE = {
     "uitars": "uitars",
     "uitars15": "uitars15",

@@ -13,7 +13,7 @@ from agent.styles.base import PastStep
 from agent.styles.qwen25vl import Qwen25VLComputerUse
 
 STYLE = Qwen25VLComputerUse()
-PEERS = Path(__file__).resolve().parents[1] / "data" / "peer_outputs.jsonl"
+PEERS = Path(__file__).resolve().parents[2] / "data" / "peer_outputs.jsonl"
 
 
 def call(args: dict[str, object]) -> str:

@@ -252,7 +252,7 @@ from transformers import AutoProcessor
 import qwen_vl_utils
 print("ok", broken)
 """
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path])}
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", script],
