@@ -7,8 +7,8 @@ hotkey strings (``"ctrl c"``), X11 keysyms (``Control_L``, ``Page_Down``, ``less
 ``"pagedown"``, ``"win"``, a single character) and raises :class:`~agent.errors.ParseError` with a
 message written for the model otherwise. Named keys are case-insensitive and ignore ``_``/``-``/
 spaces; a single character keeps its case (``"A"`` is shift+a). :func:`keysym` gives the X11
-keysym name of a pyautogui key name (as xdotool spells it), :func:`char_keysym` the number of a
-character.
+keysym name of a pyautogui key name (as xdotool spells it), :func:`key_keysym` its number (what
+X11 and VNC key events carry), :func:`char_keysym` the number of a character.
 
 The X11 keyboard that types them is :mod:`actions.x11_keyboard`.
 """
@@ -24,8 +24,10 @@ from agent.errors import ParseError
 
 __all__ = [
     "KEYSYMS",
+    "KEYSYM_CODES",
     "char_keysym",
     "check_text",
+    "key_keysym",
     "keysym",
     "normalize_key",
     "normalize_keys",
@@ -181,3 +183,26 @@ def char_keysym(char: str) -> int:
     characters use the Unicode keysym range, 0x1000000 + code point)."""
     code = ord(char)
     return code if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF else 0x1000000 + code
+
+
+#: Keysym numbers of the names in :data:`KEYSYMS` (X11 keysymdef.h and
+#: XF86keysym.h).
+KEYSYM_CODES: dict[str, int] = {
+    "Control_L": 0xFFE3, "Control_R": 0xFFE4, "Shift_L": 0xFFE1, "Shift_R": 0xFFE2,
+    "Alt_L": 0xFFE9, "Alt_R": 0xFFEA, "Super_L": 0xFFEB, "Super_R": 0xFFEC, "Return": 0xFF0D,
+    "Escape": 0xFF1B, "BackSpace": 0xFF08, "Delete": 0xFFFF, "Tab": 0xFF09, "space": 0x20,
+    "Insert": 0xFF63, "Home": 0xFF50, "End": 0xFF57, "Page_Up": 0xFF55, "Page_Down": 0xFF56,
+    "Left": 0xFF51, "Up": 0xFF52, "Right": 0xFF53, "Down": 0xFF54, "Caps_Lock": 0xFFE5,
+    "Num_Lock": 0xFF7F, "Scroll_Lock": 0xFF14, "Pause": 0xFF13, "Print": 0xFF61, "Menu": 0xFF67,
+    "KP_Multiply": 0xFFAA, "KP_Add": 0xFFAB, "KP_Subtract": 0xFFAD, "KP_Divide": 0xFFAF,
+    "KP_Decimal": 0xFFAE, "XF86AudioLowerVolume": 0x1008FF11, "XF86AudioMute": 0x1008FF12,
+    "XF86AudioRaiseVolume": 0x1008FF13, "XF86AudioPlay": 0x1008FF14,
+    "XF86AudioPrev": 0x1008FF16, "XF86AudioNext": 0x1008FF17,
+    **{f"F{n}": 0xFFBD + n for n in range(1, 25)},
+    **{f"KP_{n}": 0xFFB0 + n for n in range(10)},
+}
+
+
+def key_keysym(key: str) -> int:
+    """Numeric X11 keysym of a pyautogui key name (as returned by :func:`normalize_key`)."""
+    return char_keysym(key) if len(key) == 1 else KEYSYM_CODES[keysym(key)]

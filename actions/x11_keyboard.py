@@ -43,41 +43,19 @@ import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
-from actions.key_names import char_keysym, keysym
+from actions.key_names import KEYSYM_CODES, char_keysym, key_keysym
 from agent.errors import ExecutionError
 
-__all__ = ["X11Keyboard", "key_keysym"]
-
-#: Keysym numbers of the names in :data:`actions.key_names.KEYSYMS` (X11 keysymdef.h and
-#: XF86keysym.h).
-_KEYSYM_CODES: dict[str, int] = {
-    "Control_L": 0xFFE3, "Control_R": 0xFFE4, "Shift_L": 0xFFE1, "Shift_R": 0xFFE2,
-    "Alt_L": 0xFFE9, "Alt_R": 0xFFEA, "Super_L": 0xFFEB, "Super_R": 0xFFEC, "Return": 0xFF0D,
-    "Escape": 0xFF1B, "BackSpace": 0xFF08, "Delete": 0xFFFF, "Tab": 0xFF09, "space": 0x20,
-    "Insert": 0xFF63, "Home": 0xFF50, "End": 0xFF57, "Page_Up": 0xFF55, "Page_Down": 0xFF56,
-    "Left": 0xFF51, "Up": 0xFF52, "Right": 0xFF53, "Down": 0xFF54, "Caps_Lock": 0xFFE5,
-    "Num_Lock": 0xFF7F, "Scroll_Lock": 0xFF14, "Pause": 0xFF13, "Print": 0xFF61, "Menu": 0xFF67,
-    "KP_Multiply": 0xFFAA, "KP_Add": 0xFFAB, "KP_Subtract": 0xFFAD, "KP_Divide": 0xFFAF,
-    "KP_Decimal": 0xFFAE, "XF86AudioLowerVolume": 0x1008FF11, "XF86AudioMute": 0x1008FF12,
-    "XF86AudioRaiseVolume": 0x1008FF13, "XF86AudioPlay": 0x1008FF14,
-    "XF86AudioPrev": 0x1008FF16, "XF86AudioNext": 0x1008FF17,
-    **{f"F{n}": 0xFFBD + n for n in range(1, 25)},
-    **{f"KP_{n}": 0xFFB0 + n for n in range(10)},
-}
+__all__ = ["X11Keyboard"]
 
 _KEY_PRESS, _KEY_RELEASE = 2, 3  # X event types, for XTEST FakeInput
 _LOCK_MASK, _POINTER_ROOT = 1 << 1, 1
-_CAPS_LOCK = _KEYSYM_CODES["Caps_Lock"]
+_CAPS_LOCK = KEYSYM_CODES["Caps_Lock"]
 #: text characters typed as named keys: (keysym, may it use the Shift level)
-_TEXT_KEYS = {"\n": (_KEYSYM_CODES["Return"], False), "\t": (_KEYSYM_CODES["Tab"], False)}
+_TEXT_KEYS = {"\n": (KEYSYM_CODES["Return"], False), "\t": (KEYSYM_CODES["Tab"], False)}
 
 Stroke = tuple[int, bool]  # (keysym, True if it may be reached with Shift: a character)
 KeyEvent = tuple[int, bool]  # (keycode, True for a press)
-
-
-def key_keysym(key: str) -> int:
-    """Numeric X11 keysym of a pyautogui key name (as returned by :func:`normalize_key`)."""
-    return char_keysym(key) if len(key) == 1 else _KEYSYM_CODES[keysym(key)]
 
 
 class X11Keyboard:

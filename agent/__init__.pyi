@@ -13,6 +13,9 @@ from agent.decision import (
 from agent.decision import (
     Situation as Situation,
 )
+from agent.desktops.base import DesktopConnection as DesktopConnection
+from agent.desktops.base import DesktopSpec as DesktopSpec
+from agent.desktops.connect import open_desktop as open_desktop
 from agent.errors import (
     Aborted as Aborted,
 )

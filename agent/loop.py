@@ -42,6 +42,7 @@ from actions.policy import Budget, LoopGuard, Policy
 from actions.schema import Action, Terminate, TypeText, map_points
 from agent.background import background_pool
 from agent.decision import Decider, ModelDecider, Situation, UnusableAnswer
+from agent.desktops.base import DesktopConnection
 from agent.errors import (
     Aborted,
     AgentError,
@@ -105,15 +106,22 @@ class Agent:
     ``decider``: where actions come from; default: ``backend`` + ``style``. ``backend`` may
     also be a :class:`~agent.grounding.base.Grounder` (or None) when every run is given a decider;
     it then only names the model in the trajectory.
+
+    Where it acts: ``desktop``, an open :class:`~agent.desktops.base.DesktopConnection`
+    (:func:`agent.desktops.connect.open_desktop`: ``local``, ``private[:WxH]``,
+    ``vnc://HOST:PORT``), whose screen and executor it uses and which its trajectory's meta
+    records; or an ``executor`` and a ``screen`` of your own. The caller opens the desktop and
+    closes it after the run (``with open_desktop(...) as desktop:``); the agent never closes it.
     """
 
     def __init__(
         self,
         backend: Backend | Grounder | None,
         style: Style | None,
-        executor: Executor,
-        screen: CaptureSource,
+        executor: Executor | None = None,
+        screen: CaptureSource | None = None,
         *,
+        desktop: DesktopConnection | None = None,
         out: Path | str | None = None,
         max_steps: int = 15,
         max_retries: int = 2,
@@ -128,6 +136,15 @@ class Agent:
     ) -> None:
         if max_steps < 1 or max_retries < 0 or loop_limit < 0:
             raise ConfigurationError("max_steps must be >= 1, max_retries >= 0 and loop_limit >= 0")
+        if desktop is not None:
+            if executor is not None or screen is not None:
+                raise ConfigurationError(
+                    "give the agent a desktop, or a screen and an executor, not both"
+                )
+            executor, screen = desktop.executor, desktop.screen
+        elif executor is None or screen is None:
+            raise ConfigurationError("the agent needs a desktop, or a screen and an executor")
+        self.desktop = desktop
         self.backend = backend
         self.style = style
         if decider is None and style is not None and hasattr(backend, "complete"):
@@ -430,5 +447,6 @@ class Agent:
             },
             versions=library_versions(),
             started_at=now_iso(),
+            desktop=self.desktop.record() if self.desktop is not None else None,
         )
         return TrajectoryRecorder(self.out, meta, secrets=self.secrets)

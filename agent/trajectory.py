@@ -3,7 +3,8 @@
 A trajectory directory holds::
 
     meta.json      TrajectoryMeta: schema version, instruction, model, backend, style, frame
-                   bounds, monitor, library versions, start time; status and end time once over
+                   bounds, monitor, the desktop (kind, size, VNC host and port), library
+                   versions, start time; status and end time once over
     steps.jsonl    two lines per step, in order: its decision, then its result
     step_0000.png  the screenshot each step was decided on, lossless
 
@@ -56,7 +57,7 @@ __all__ = [
     "now_iso",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RunStatus = Literal["done", "failed", "max_steps", "budget", "aborted", "error"]
 Source = Literal["model", "cache", "replay", "script"]
 
@@ -128,6 +129,12 @@ class TrajectoryMeta(_Record):
     message: str | None = None
     ended_at: str | None = None
     steps: int | None = None
+    desktop: dict[str, Any] | None = Field(
+        default=None,
+        description="the desktop the run drove (DesktopConnection.record(): kind, name, size; "
+        "host and port of a VNC one), never a password; None: not recorded (schema < 4, or a "
+        "screen and an executor given without a desktop)",
+    )
 
 
 class TargetRecord(_Record):

@@ -5,6 +5,12 @@ budget ends; one progress line per step. Exit codes (:mod:`agent.cli.exit_codes`
 ended with success, 1 it failed (the model said so, unusable answers, a loop), 2 bad usage or
 configuration, 3 out of steps or budget, 4 an error of the run (capture, backend, recording),
 5 aborted (fail-safe, Ctrl-C, SIGTERM, stop file). Errors are one line.
+``--desktop`` names what ``run``, ``replay``, ``demo`` and the UI's Run tab drive: ``local`` (this
+display, the default of ``run`` and ``replay``), ``private[:WxH]`` (a private display started for
+the run, watchable over VNC on 127.0.0.1; the default of ``demo`` and ``ui``) or
+``vnc://HOST:PORT`` (any VNC server; ``--vnc-password-env NAME`` names the environment variable
+holding its password); a desktop that cannot be opened (a wrong password, an unreachable
+server) is exit code 2, one line.
 ``gui-agent run --task FILE.yaml`` runs a task file (:mod:`agent.scripts.task_file`): its app,
 its steps through the grounder (``--backend ocr`` needs no model) and the location cache, its
 checks; the exit code is 0 only if every check passed.
@@ -26,8 +32,8 @@ are in :mod:`agent.cli.run`, ground in :mod:`agent.cli.ground`, replay, view and
 :mod:`agent.cli.trajectories`, eval in :mod:`agent.cli.evaluate`, ui in :mod:`agent.cli.web`; the
 options and builders they share are in :mod:`agent.cli.options`. Environment variables are read
 there and nowhere else: the API key of the OpenAI-compatible backend (``--api-key-env``, default
-``OPENAI_API_KEY``), the values of ``--secret NAME`` and of the secrets a replayed run types;
-none is ever written to a trajectory or printed.
+``OPENAI_API_KEY``), the values of ``--secret NAME`` and of the secrets a replayed run types,
+the VNC password (``--vnc-password-env``); none is ever written to a trajectory or printed.
 """
 
 from __future__ import annotations
@@ -41,7 +47,13 @@ from typing import get_args
 
 from actions.policy import Region
 from agent.cli.exit_codes import EXIT_CODES, USAGE_ERROR
-from agent.cli.options import model_options, positive_float, positive_int, screen_options
+from agent.cli.options import (
+    desktop_options,
+    model_options,
+    positive_float,
+    positive_int,
+    screen_options,
+)
 from agent.errors import AgentError, ConfigurationError, ModelError
 from agent.scripts.location_cache import CacheMode
 from agent.trajectory import ReplayMode
@@ -69,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     model_options(run)
     run.add_argument("--max-steps", type=positive_int, default=15, help="model calls at most")
     run.add_argument("--max-retries", type=int, default=2, help="bad answers in a row fed back")
+    desktop_options(run)
     screen_options(run)
     run.add_argument("--out", type=Path, default=None, help="trajectory directory")
     run.add_argument("--dry-run", action="store_true", help="decide but do not act")
@@ -115,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         "again where the screen differs (needs a model, else the replay stops there)",
     )
     rep.add_argument("--out", type=Path, default=None, help="the replay's trajectory directory")
+    desktop_options(rep)
     screen_options(rep)
     rep.add_argument("--dry-run", action="store_true", help="decide but do not act")
     rep.add_argument(
@@ -145,12 +159,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--task", default="save-preferences", help="the bundled task to run")
     demo.add_argument("--out", type=Path, default=None, help="trajectory directory")
     demo.add_argument("--open", action="store_true", help="open the report in the web browser")
+    desktop_options(demo, default="private")
     model_options(demo)
     ui = commands.add_parser("ui", help="the web UI: ground, run on a private display, browse")
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
     ui.add_argument("--port", type=int, default=7860)
     ui.add_argument("--runs", type=Path, default=Path("runs"), help="where runs are recorded")
     ui.add_argument("--open", action="store_true", help="open it in the web browser")
+    desktop_options(ui, default="private", local=False)
     view = commands.add_parser("view", help="write a recorded run's HTML viewer")
     view.add_argument("recording", type=Path, help="the run's trajectory directory")
     view.add_argument("--open", action="store_true", help="open it in the web browser")

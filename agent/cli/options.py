@@ -1,7 +1,7 @@
 """What several ``gui-agent`` commands share: argument types and option groups for the parser
 (:mod:`agent.cli.main`), and the builders that turn parsed options into parts (the backend, the
-grounder, the policy and budget, the screen and executor, secrets, task variables). Environment
-variables are read here, at the edge, and nowhere else."""
+grounder, the policy and budget, the desktop, secrets, task variables). Environment variables
+are read here, at the edge, and nowhere else (the API key, secrets, the VNC password)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from agent.secrets import Secrets
 from agent.styles.registry import STYLE_NAMES
 
 if TYPE_CHECKING:
-    from actions.executor import Executor
+    from agent.desktops.base import DesktopConnection
     from agent.grounding.base import Grounder
     from agent.models.base import Backend
-    from agent.screen.capture import MonitorChoice, Screen
+    from agent.screen.capture import MonitorChoice
     from agent.styles.base import Style
 
 
@@ -92,8 +92,39 @@ def model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def desktop_options(
+    parser: argparse.ArgumentParser, default: str = "local", *, local: bool = True
+) -> None:
+    """``--desktop`` and ``--vnc-password-env``: the desktop :func:`open_desktop_from` opens.
+    ``local=False``: this display is not a form the command takes (the web UI asks for it)."""
+    group = parser.add_argument_group("desktop")
+    forms = (
+        "private[:WxH] (a private display started for the run and ended with it, default "
+        "1280x800; a task's app starts there; watch it with a VNC viewer at the address "
+        "printed), or vnc://HOST:PORT (any VNC server; start the app on the guest)"
+    )
+    group.add_argument(
+        "--desktop",
+        default=default,
+        metavar="SPEC",
+        help=(
+            f"what the run drives: local (this display: your own mouse and keyboard), {forms}"
+            if local
+            else f"where the Run tab runs: {forms}; this machine's display only when a run "
+            "asks for it, with a confirmation"
+        )
+        + f"; default: {default}",
+    )
+    group.add_argument(
+        "--vnc-password-env",
+        metavar="NAME",
+        help="environment variable holding the VNC server's password (default: connect "
+        "without a password); the password is written nowhere",
+    )
+
+
 def screen_options(parser: argparse.ArgumentParser) -> None:
-    """``--monitor`` and ``--scale``: the screen :func:`desktop_parts` captures."""
+    """``--monitor`` and ``--scale``: the local screen :func:`open_desktop_from` captures."""
     parser.add_argument(
         "--monitor", type=monitor_choice, default="primary", help="N (mss index) or primary"
     )
@@ -151,16 +182,52 @@ def policy_and_budget(args: argparse.Namespace) -> tuple[Policy, Budget]:
     return policy, budget
 
 
-def desktop_parts(args: argparse.Namespace) -> tuple[Screen, Executor]:
-    """The monitor (its scale measured, or a given one checked, by a first capture) and the
-    executor."""
-    from actions.executor import DryRunExecutor, PyAutoGUIExecutor
-    from agent.screen.capture import Screen
+def vnc_password(args: argparse.Namespace) -> str | None:
+    """The value of the environment variable ``--vnc-password-env`` names (None: none named);
+    an unset or empty one is a one-line ConfigurationError."""
+    name = getattr(args, "vnc_password_env", None)
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigurationError(
+            f"--vnc-password-env {name}: the environment variable {name} is unset"
+        )
+    return value
 
-    screen = Screen(args.monitor, scale=args.scale)
-    print(f"{screen.monitor.describe()}", file=sys.stderr, flush=True)
-    executor = DryRunExecutor() if args.dry_run else PyAutoGUIExecutor(settle_s=args.settle)
-    return screen, executor
+
+def open_desktop_from(
+    args: argparse.Namespace, *, settle_s: float | None = None, watch: bool = True
+) -> DesktopConnection:
+    """The desktop ``--desktop`` names, open (close it, or use it in a ``with`` block): its
+    password from ``--vnc-password-env``, ``--monitor``/``--scale`` for the local one, ``--settle``
+    (or ``settle_s``) and ``--dry-run``. Prints what it opened to stderr, and for a private
+    display how to watch it (the watch server's address and password: on stderr only)."""
+    from agent.desktops.base import DesktopSpec
+    from agent.desktops.connect import open_desktop
+    from agent.desktops.private import PrivateDesktop
+
+    spec = DesktopSpec.parse(args.desktop)
+    password = vnc_password(args) if spec.kind == "vnc" else None
+    desktop = open_desktop(
+        spec,
+        password=password,
+        monitor=getattr(args, "monitor", "primary"),
+        scale=getattr(args, "scale", None),
+        settle_s=settle_s if settle_s is not None else args.settle,
+        dry_run=getattr(args, "dry_run", False),
+        watch=watch,
+    )
+    try:
+        print(f"desktop {spec.describe()}: {desktop.screen.monitor.describe()}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        if isinstance(desktop, PrivateDesktop) and (watch or desktop.watch is not None):
+            note = desktop.watch_note if desktop.watch else f"no watch server: {desktop.watch_note}"
+            print(note, file=sys.stderr, flush=True)
+    except BaseException:
+        desktop.close()
+        raise
+    return desktop
 
 
 def secrets_from_env(names: Sequence[str]) -> Secrets:

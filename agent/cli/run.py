@@ -1,6 +1,7 @@
 """``gui-agent run`` (an instruction, or a task file with ``--task``) and ``gui-agent demo`` (a
-bundled task on a private virtual display). :mod:`agent.cli.main` parses the command line and
-calls them."""
+bundled task, on a private virtual display by default), each on the desktop ``--desktop`` names,
+opened for the run and closed on every way out. :mod:`agent.cli.main` parses the command line
+and calls them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from agent.cli.exit_codes import EXIT_CODES
 from agent.cli.options import (
-    desktop_parts,
     make_backend,
     make_grounder,
+    open_desktop_from,
     open_in_browser,
     policy_and_budget,
     run_directory,
@@ -51,7 +52,7 @@ def _run_task(args: argparse.Namespace) -> int:
     from agent.scripts.desktop import Desktop
     from agent.scripts.location_cache import LocationCache
     from agent.scripts.task_file import load_task
-    from agent.scripts.task_runner import run_task
+    from agent.scripts.task_runner import check_launchable, run_task
 
     if args.instruction:
         raise ConfigurationError("give an instruction or --task, not both")
@@ -66,31 +67,33 @@ def _run_task(args: argparse.Namespace) -> int:
     cache = LocationCache(cache_path, args.cache_mode) if cache_path else None
     secrets = secrets_from_env(args.secret)
     policy, budget = policy_and_budget(args)
-    screen, executor = desktop_parts(args)
-    grounder = make_grounder(args, style)
+    with open_desktop_from(args) as opened:
+        check_launchable(task, opened)
+        grounder = make_grounder(args, style)
 
-    def desktop(directory: Path) -> Desktop:
-        return Desktop(
-            grounder,
-            None if args.backend == "ocr" else style,
-            screen=screen,
-            executor=executor,
-            out=directory,
-            cache=cache,
-            name=task.name,
-            policy=policy,
-            budget=budget,
-            secrets=secrets,
-            max_retries=args.max_retries,
-            clamp=args.clamp,
-            stop_file=args.stop_file,
-            settings={"task": str(path), "dry_run": args.dry_run, "settle_s": args.settle},
+        def script(directory: Path) -> Desktop:
+            return Desktop(
+                grounder,
+                None if args.backend == "ocr" else style,
+                desktop=opened,
+                out=directory,
+                cache=cache,
+                name=task.name,
+                policy=policy,
+                budget=budget,
+                secrets=secrets,
+                max_retries=args.max_retries,
+                clamp=args.clamp,
+                stop_file=args.stop_file,
+                settings={"task": str(path), "dry_run": args.dry_run, "settle_s": args.settle},
+            )
+
+        print(f"task {task.name} -> trajectory {out}", file=sys.stderr, flush=True)
+        if cache is not None:
+            print(f"cache {cache.path} ({cache.mode})", file=sys.stderr, flush=True)
+        result = run_task(
+            task, script, out, variables=variables, progress=_progress, app_env=opened.app_env
         )
-
-    print(f"task {task.name} -> trajectory {out}", file=sys.stderr, flush=True)
-    if cache is not None:
-        print(f"cache {cache.path} ({cache.mode})", file=sys.stderr, flush=True)
-    result = run_task(task, desktop, out, variables=variables, progress=_progress)
     print(f"{result.status}: {result.message}", flush=True)
     return EXIT_CODES[result.status]
 
@@ -111,33 +114,32 @@ def run(args: argparse.Namespace) -> int:
             "the ocr backend locates text but cannot follow an instruction: run a task file "
             "(--task) with steps, or choose a model backend"
         )
-    screen, executor = desktop_parts(args)
-    backend = make_backend(args, style)
-    agent = Agent(
-        backend,
-        style,
-        executor,
-        screen,
-        out=out,
-        max_steps=args.max_steps,
-        max_retries=args.max_retries,
-        clamp=args.clamp,
-        policy=policy,
-        budget=budget,
-        loop_limit=args.loop_limit,
-        secrets=secrets,
-        stop_file=args.stop_file,
-        settings={"dry_run": args.dry_run, "settle_s": args.settle},
-    )
-    print(f"trajectory {out}", file=sys.stderr, flush=True)
-    last: Step | None = None
-    steps = agent.steps(args.instruction)
-    try:
-        for step in steps:
-            print(secrets.redact(step.line()), flush=True)
-            last = step
-    finally:
-        steps.close()
+    with open_desktop_from(args) as desktop:
+        backend = make_backend(args, style)
+        agent = Agent(
+            backend,
+            style,
+            desktop=desktop,
+            out=out,
+            max_steps=args.max_steps,
+            max_retries=args.max_retries,
+            clamp=args.clamp,
+            policy=policy,
+            budget=budget,
+            loop_limit=args.loop_limit,
+            secrets=secrets,
+            stop_file=args.stop_file,
+            settings={"dry_run": args.dry_run, "settle_s": args.settle},
+        )
+        print(f"trajectory {out}", file=sys.stderr, flush=True)
+        last: Step | None = None
+        steps = agent.steps(args.instruction)
+        try:
+            for step in steps:
+                print(secrets.redact(step.line()), flush=True)
+                last = step
+        finally:
+            steps.close()
     assert last is not None and last.status is not None
     print(secrets.redact(f"{last.status}: {last.message}"), flush=True)
     return EXIT_CODES[last.status]
@@ -180,13 +182,15 @@ def demo(args: argparse.Namespace) -> int:
     style = make_style(args.style)
     model = _demo_model(args, style)
     out = args.out or run_directory("demo-")
-    result = run_demo(
-        out,
-        model=model,
-        style=style if model is not None else None,
-        task=args.task,
-        progress=_progress,
-    )
+    with open_desktop_from(args, settle_s=0.1) as desktop:
+        result = run_demo(
+            out,
+            model=model,
+            style=style if model is not None else None,
+            task=args.task,
+            progress=_progress,
+            desktop=desktop,
+        )
     print(f"{result.status}: {result.message} (grounder {result.grounder})", flush=True)
     print(f"report: {result.report}", flush=True)
     if args.open:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from agent.cli.exit_codes import EXIT_CODES
 from agent.cli.options import (
-    desktop_parts,
     make_grounder,
+    open_desktop_from,
     open_in_browser,
     recorded_secrets,
     run_directory,
@@ -33,8 +33,6 @@ def replay(args: argparse.Namespace) -> int:
     wanted = args.backend == "ocr" or args.model or args.base_url
     model = make_grounder(args, style) if wanted else None
     out = args.out or run_directory(f"replay-{recording.directory.name}-", "%H%M%S")
-    screen, executor = desktop_parts(args)
-    print(f"replay ({args.mode}) of {recording.directory} -> {out}", file=sys.stderr, flush=True)
 
     def progress(step: Step) -> None:
         r = step.record
@@ -42,21 +40,24 @@ def replay(args: argparse.Namespace) -> int:
         line = f"{step.line()} | {verdict}"
         print(secrets.redact(line), flush=True)
 
-    result = replay(
-        recording,
-        screen=screen,
-        executor=executor,
-        mode=args.mode,
-        out=out,
-        model=model,
-        style=None if args.backend == "ocr" else style,
-        secrets=secrets,
-        settle_timeout_s=args.settle_timeout,
-        target_timeout_s=args.target_timeout,
-        max_retries=args.max_retries,
-        stop_file=args.stop_file,
-        progress=progress,
-    )
+    with open_desktop_from(args) as desktop:
+        print(
+            f"replay ({args.mode}) of {recording.directory} -> {out}", file=sys.stderr, flush=True
+        )
+        result = replay(
+            recording,
+            desktop=desktop,
+            mode=args.mode,
+            out=out,
+            model=model,
+            style=None if args.backend == "ocr" else style,
+            secrets=secrets,
+            settle_timeout_s=args.settle_timeout,
+            target_timeout_s=args.target_timeout,
+            max_retries=args.max_retries,
+            stop_file=args.stop_file,
+            progress=progress,
+        )
     counts = ", ".join(f"{n} {v}" for v, n in sorted(result.verdicts.items()))
     print(secrets.redact(f"{result.status}: {result.message} ({counts})"), flush=True)
     return EXIT_CODES[result.status]

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import argparse
 
+from agent.cli.options import vnc_password
+
 
 def ui(args: argparse.Namespace) -> int:
+    from agent.desktops.base import DesktopSpec
     from agent.ui.app import serve
 
-    serve(host=args.host, port=args.port, runs=args.runs, open_browser=args.open)
+    desktop = DesktopSpec.parse(args.desktop)
+    password = vnc_password(args) if desktop.kind == "vnc" else None
+    serve(
+        host=args.host,
+        port=args.port,
+        runs=args.runs,
+        open_browser=args.open,
+        desktop=desktop,
+        password=password,
+    )
     return 0

@@ -41,6 +41,7 @@ from actions.policy import Budget, Policy
 from actions.schema import Action, Terminate, map_points, points_of
 from agent.background import background_pool
 from agent.decision import Decision, ModelDecider, Situation
+from agent.desktops.base import DesktopConnection
 from agent.errors import ConfigurationError
 from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.grounding.base import Grounder, grounder_name
@@ -380,8 +381,9 @@ class ReplayResult:
 def replay(
     recording: Path | str | Trajectory,
     *,
-    screen: CaptureSource,
-    executor: Executor,
+    screen: CaptureSource | None = None,
+    executor: Executor | None = None,
+    desktop: DesktopConnection | None = None,
     mode: ReplayMode = "exact",
     out: Path | str | None = None,
     model: Backend | Grounder | None = None,
@@ -396,7 +398,9 @@ def replay(
     stop_file: Path | str | None = None,
     progress: Callable[[Step], None] | None = None,
 ) -> ReplayResult:
-    """Replay ``recording`` (a trajectory directory) on ``screen``; record it into ``out``.
+    """Replay ``recording`` (a trajectory directory) on ``desktop`` (an open
+    :class:`~agent.desktops.base.DesktopConnection`, recorded in the replay's meta; the caller
+    closes it afterwards) or on ``screen`` with ``executor``; record it into ``out``.
 
     ``target_timeout_s``: ``reground`` looks again this long for a recorded target that is not
     on the screen yet. ``secrets``: values of the secrets the recording types, by name (a
@@ -405,6 +409,14 @@ def replay(
     when every step was replayed, ``failed`` when one diverged (nothing of it acted) or was
     refused.
     """
+    if desktop is not None:
+        if screen is not None or executor is not None:
+            raise ConfigurationError(
+                "give the replay a desktop, or a screen and an executor, not both"
+            )
+        screen, executor = desktop.screen, desktop.executor
+    elif screen is None or executor is None:
+        raise ConfigurationError("the replay needs a desktop, or a screen and an executor")
     trajectory = recording if isinstance(recording, Trajectory) else load_trajectory(recording)
     settled = SettledScreen(screen, settle_timeout_s, settle_poll_s)
     decider = ReplayDecider(
@@ -450,6 +462,7 @@ def replay(
         },
         versions=library_versions(),
         started_at=now_iso(),
+        desktop=desktop.record() if desktop is not None else None,
     )
     recorder = TrajectoryRecorder(Path(out), meta, secrets=given) if out is not None else None
     session = Session(recorder)

@@ -26,6 +26,7 @@ from agent.screen.shared_pixels import close_capture, shared_pixels
 
 __all__ = [
     "CaptureSource",
+    "FrameImages",
     "ImageScreen",
     "MonitorChoice",
     "Screen",
@@ -101,6 +102,53 @@ def _pairs(pixels: npt.NDArray[np.uint32]) -> npt.NDArray[Any]:
     return pixels.view(np.uint64) if pixels.shape[1] % 2 == 0 else pixels
 
 
+class FrameImages:
+    """Images of successive captures of one screen given as BGRX pixels (``(height, width)``
+    uint32: X11's and mss's layout, and the pixel format the VNC client asks its server for).
+    Only the rows that changed since the last capture are converted (the rest is the last
+    image's), and each image carries where it changed (:func:`agent.screen.changes.changed_since`)
+    for the resizer and the encoder. The one conversion of raw captures into images."""
+
+    def __init__(self) -> None:
+        self._last: tuple[npt.NDArray[np.uint32], Image.Image] | None = None
+
+    def forget(self) -> None:
+        """Compare the next capture with nothing (its buffer may hold the last one's pixels)."""
+        self._last = None
+
+    def shares(self, pixels: npt.NDArray[np.uint32]) -> bool:
+        """Whether ``pixels`` is the buffer the last capture was kept in."""
+        return self._last is not None and np.may_share_memory(self._last[0], pixels)
+
+    def image(self, pixels: npt.NDArray[np.uint32], shared: bool) -> Image.Image:
+        """The image of ``pixels``; ``shared``: the caller will overwrite ``pixels``, so the
+        rows kept for the next comparison are copied."""
+        height, width = pixels.shape
+        last = self._last
+        if last is None or last[0].shape != pixels.shape:
+            image = Image.frombytes("RGB", (width, height), pixels, "raw", "BGRX")
+            kept = pixels.copy() if shared else pixels
+        else:
+            kept, previous = last
+            rows = np.flatnonzero((_pairs(kept) != _pairs(pixels)).any(axis=1))
+            image = previous.copy()
+            box = None
+            if rows.size:
+                top, bottom = int(rows[0]), int(rows[-1]) + 1
+                band = pixels[top:bottom]
+                image.paste(
+                    Image.frombytes("RGB", (width, bottom - top), band, "raw", "BGRX"), (0, top)
+                )
+                columns = np.flatnonzero((kept[top:bottom] != band).any(axis=0))
+                box = (int(columns[0]), top, int(columns[-1]) + 1, bottom)
+                if shared:
+                    kept[top:bottom] = band
+            kept = kept if shared else pixels
+            note_change(image, previous, box)
+        self._last = (kept, image)
+        return image
+
+
 class Screen:
     """Captures one monitor. Not thread-safe: use it from the thread that created it.
 
@@ -134,8 +182,7 @@ class Screen:
         self._index = self._resolve(monitor)
         self._scale = scale
         self._checked = False
-        self._last: tuple[npt.NDArray[np.uint32], Image.Image] | None = None
-        """the last capture's pixels (owned, never mss's shared segment) and its image"""
+        self._frames = FrameImages()
 
     @staticmethod
     def list_monitors() -> list[Monitor]:
@@ -195,44 +242,14 @@ class Screen:
         grab."""
         pixels = shared_pixels(self._sct, info)
         if pixels is not None:  # mss's segment, which the next grab overwrites: keep a copy
-            return self._image_of(pixels, shared=True)
+            return self._frames.image(pixels, shared=True)
         shot = self._sct.grab(info)
         width, height = shot.size
         pixels = np.frombuffer(shot.raw, dtype=np.uint32).reshape(height, width)
-        reused = self._last is not None and np.may_share_memory(self._last[0], pixels)
+        reused = self._frames.shares(pixels)
         if reused:  # a buffer mss fills again: the last capture is gone, compare with nothing
-            self._last = None
-        return self._image_of(pixels, shared=reused)
-
-    def _image_of(self, pixels: npt.NDArray[np.uint32], shared: bool) -> Image.Image:
-        """The image of a capture's BGRX ``pixels``: only the rows that changed since the last
-        capture are converted (the rest is the last image's), and the image carries where it
-        changed (:func:`agent.screen.changes.changed_since`) for the resizer. ``shared``: ``pixels``
-        will be overwritten, so the rows kept for the next comparison are copied."""
-        height, width = pixels.shape
-        last = self._last
-        if last is None or last[0].shape != pixels.shape:
-            image = Image.frombytes("RGB", (width, height), pixels, "raw", "BGRX")
-            kept = pixels.copy() if shared else pixels
-        else:
-            kept, previous = last
-            rows = np.flatnonzero((_pairs(kept) != _pairs(pixels)).any(axis=1))
-            image = previous.copy()
-            box = None
-            if rows.size:
-                top, bottom = int(rows[0]), int(rows[-1]) + 1
-                band = pixels[top:bottom]
-                image.paste(
-                    Image.frombytes("RGB", (width, bottom - top), band, "raw", "BGRX"), (0, top)
-                )
-                columns = np.flatnonzero((kept[top:bottom] != band).any(axis=0))
-                box = (int(columns[0]), top, int(columns[-1]) + 1, bottom)
-                if shared:
-                    kept[top:bottom] = band
-            kept = kept if shared else pixels
-            note_change(image, previous, box)
-        self._last = (kept, image)
-        return image
+            self._frames.forget()
+        return self._frames.image(pixels, shared=reused)
 
     def capture(self) -> Screenshot:
         """A capture of the monitor; raises CaptureError when the platform cannot take one."""

@@ -39,6 +39,7 @@ from actions.policy import Budget, Policy
 from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, TypeText
 from agent import errors
 from agent.decision import Decider, ModelDecider
+from agent.desktops.base import DesktopConnection
 from agent.errors import (
     AgentError,
     AssertionFailed,
@@ -70,9 +71,13 @@ class Desktop:
     """A desktop driven by descriptions. Use it as a context manager (or call :meth:`close`):
     the trajectory is closed with ``done``, or the status of the error that ended the script.
 
-    ``grounder``: a Grounder, or a model backend with its ``style``. ``screen``/``executor``:
-    default the primary monitor and pyautogui. ``out``: trajectory directory (None: not
-    recorded). ``cache``: a LocationCache or its path; ``cache_mode`` applies to a path.
+    ``grounder``: a Grounder, or a model backend with its ``style``. ``desktop``: an open
+    :class:`~agent.desktops.base.DesktopConnection` (:func:`agent.desktops.connect.open_desktop`:
+    ``local``, ``private[:WxH]``, ``vnc://HOST:PORT``) to drive, recorded in the trajectory's
+    meta; the caller opens it and closes it after this Desktop is closed. Or
+    ``screen``/``executor``: default the primary monitor and pyautogui. ``out``: trajectory
+    directory (None: not recorded). ``cache``: a LocationCache or its path; ``cache_mode``
+    applies to a path.
     ``poll_s``: pause between two looks of ``wait_for``. The safety options are the loop's.
     """
 
@@ -83,6 +88,7 @@ class Desktop:
         *,
         screen: CaptureSource | None = None,
         executor: Executor | None = None,
+        desktop: DesktopConnection | None = None,
         out: Path | str | None = None,
         cache: LocationCache | Path | str | None = None,
         cache_mode: CacheMode = "read-write",
@@ -108,6 +114,12 @@ class Desktop:
         self.cache = cache
         self.poll_s = poll_s
         self.clamp = clamp
+        if desktop is not None:
+            if screen is not None or executor is not None:
+                raise ConfigurationError(
+                    "give the script a desktop, or a screen and an executor, not both"
+                )
+            screen, executor = desktop.screen, desktop.executor
         self._owns_screen = screen is None
         if screen is None:
             from agent.screen.capture import Screen
@@ -122,8 +134,9 @@ class Desktop:
         self._agent = Agent(
             described or self.grounder,
             style,
-            executor,
-            screen,
+            None if desktop is not None else executor,
+            None if desktop is not None else screen,
+            desktop=desktop,
             out=out,
             max_retries=max_retries,
             clamp=clamp,

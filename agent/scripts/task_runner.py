@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import create_model
 
 from actions.schema import points_of
+from agent.desktops.base import DesktopConnection
 from agent.errors import AgentError, AssertionFailed, ConfigurationError
 from agent.screen.capture import CaptureSource
 from agent.screen.matching import same_screen
@@ -46,7 +47,7 @@ from agent.scripts.task_file import (
 from agent.step import Step
 from agent.trajectory import RunStatus
 
-__all__ = ["CheckResult", "TaskResult", "run_task"]
+__all__ = ["CheckResult", "TaskResult", "check_launchable", "run_task"]
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -68,6 +69,18 @@ class TaskResult:
     @property
     def ok(self) -> bool:
         return self.status == "done"
+
+
+def check_launchable(task: Task, desktop: DesktopConnection) -> None:
+    """ConfigurationError (one line) when ``task`` launches an app and ``desktop`` cannot start
+    one (a VNC desktop: the app runs on the guest); called before anything runs. Elsewhere the
+    app is launched with ``desktop.app_env`` (a private display's ``DISPLAY``)."""
+    if task.launch is not None and not desktop.can_launch:
+        raise ConfigurationError(
+            f"task {task.name} launches an app, which cannot be started on "
+            f"{desktop.spec.describe()} from here: start the app on the guest and remove the "
+            "task's launch"
+        )
 
 
 class _Variables:

@@ -10,7 +10,8 @@ without Gradio):
   result (``GroundingResult.as_json()``: point and box in image pixels) is the text of
   ``#ground-result``; errors are one line in ``#ground-error``;
 * **Run** (:mod:`agent.ui.run_tab`, the runs themselves in :mod:`agent.ui.run_jobs`): a bundled
-  task or a free instruction, on a private virtual display unless the real one is chosen *and*
+  task or a free instruction, on the server's desktop (``serve(desktop=...)``: a private virtual
+  display for each run by default, or a VNC desktop) unless the real display is chosen *and*
   confirmed; the progress lines stream in (``#run-log``), Stop ends the run before its next
   action, and the end shows the status (``#run-status``), every check's verdict and a link to
   the report;
@@ -33,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from agent.desktops.base import DesktopSpec
 from agent.errors import ConfigurationError
 from agent.ui.ground_tab import ground_tab, one_line
 from agent.ui.model_choice import ModelCache
@@ -56,17 +58,26 @@ def _gradio() -> Any:
     return gr
 
 
-def build_app(*, runs: Path = Path("runs")) -> gradio.Blocks:
+def build_app(
+    *,
+    runs: Path = Path("runs"),
+    desktop: DesktopSpec | str = "private",
+    password: str | None = None,
+) -> gradio.Blocks:
     """The web UI as a Gradio app (not launched): Ground, Run and Trajectories, recording runs
-    into ``runs``. Raises ConfigurationError when Gradio (the ``ui`` extra) is missing."""
-    return _build(runs)[0]
+    into ``runs``; the Run tab runs on ``desktop`` (``private[:WxH]``, a private display per run,
+    or ``vnc://HOST:PORT`` with ``password``) unless the real display is chosen and confirmed.
+    Raises ConfigurationError when Gradio (the ``ui`` extra) is missing."""
+    return _build(runs, desktop, password)[0]
 
 
-def _build(runs: Path) -> tuple[gradio.Blocks, RunManager]:
+def _build(
+    runs: Path, desktop: DesktopSpec | str = "private", password: str | None = None
+) -> tuple[gradio.Blocks, RunManager]:
     gr = _gradio()
     runs = Path(runs).resolve()
     models = ModelCache()
-    manager = RunManager(runs, models)
+    manager = RunManager(runs, models, desktop=desktop, password=password)
     with gr.Blocks(title="gui-agent", analytics_enabled=False) as app:
         gr.Markdown(
             "## gui-agent\nGround an instruction on a screenshot, run a task on a private "
@@ -91,17 +102,20 @@ def serve(
     port: int = 7860,
     runs: Path = Path("runs"),
     open_browser: bool = False,
+    desktop: DesktopSpec | str = "private",
+    password: str | None = None,
 ) -> None:
     """Serve the web UI on ``host``:``port`` until stopped (Ctrl-C or SIGTERM); a run still going
     then is stopped before its next action and waited for. The runs folder is created and its
-    files (reports, screenshots) are served. Raises ConfigurationError (one line) when Gradio is
-    missing or the port cannot be bound."""
+    files (reports, screenshots) are served. The Run tab runs on ``desktop`` (with ``password``,
+    a VNC server's: kept in memory, never shown) as :func:`build_app` says. Raises
+    ConfigurationError (one line) when Gradio is missing or the port cannot be bound."""
     runs = Path(runs)
     try:
         runs.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(f"cannot create the runs folder {runs}: {exc}") from exc
-    app, manager = _build(runs)
+    app, manager = _build(runs, desktop, password)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does

@@ -1,12 +1,15 @@
 """The Run tab's work, without the web page: one run at a time, in a worker thread.
 
 A :class:`RunRequest` is a bundled task (``tasks/NAME.yaml``: its app, steps and checks) or a
-free instruction for a model, on a **private virtual display** by default: a bundled task
-runs through :func:`agent.scripts.demo.run_demo` (its own Xvfb, the app launched on it); an
-instruction runs the :class:`~agent.loop.Agent` on a fresh
-:class:`~agent.screen.xvfb.VirtualDisplay`, with one of the bundled apps (``tasks/apps/``) on it if
-asked. The user's real display (``$DISPLAY`` of the server) is used only when the request says so
-and carries the user's confirmation.
+free instruction for a model, on the manager's desktop: by default a **private virtual display**
+opened for each run (:func:`agent.desktops.connect.open_desktop`, ``private``: its own Xvfb, the
+app launched on it, a VNC watch server on 127.0.0.1 whose address the log shows and whose
+password goes to the server's stderr only), or a VNC desktop (``vnc://HOST:PORT``: apps are
+started on the guest, not from here). A bundled task runs through
+:func:`agent.scripts.demo.run_demo`; an instruction runs the :class:`~agent.loop.Agent`, with one
+of the bundled apps (``tasks/apps/``) opened on a private display first if asked. The user's real
+display (``$DISPLAY`` of the server) is used only when the request says so and carries the
+user's confirmation.
 
 :class:`RunManager` starts a :class:`RunJob` in a thread; the job collects the progress lines
 as they come, and its stop file (in a temporary folder, not in the trajectory) ends the run
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from agent.desktops.base import DEFAULT_PRIVATE_SIZE, DesktopConnection, DesktopSpec
 from agent.errors import ConfigurationError
 from agent.grounding.base import Grounder
 from agent.models.base import Backend
@@ -64,8 +68,10 @@ class RunRequest:
     """a bundled app to open on the private display first (free instructions)"""
     max_steps: int = 15
 
-    def check(self) -> None:
-        """Raise ConfigurationError (one line) for a request that cannot start."""
+    def check(self, desktop: DesktopSpec | None = None) -> None:
+        """Raise ConfigurationError (one line) for a request that cannot start on ``desktop``
+        (where a run goes unless the real display is asked for; default a private display)."""
+        desktop = desktop or DesktopSpec("private", DEFAULT_PRIVATE_SIZE)
         if self.task is not None:
             if self.task not in bundled_tasks():
                 raise ConfigurationError(
@@ -87,12 +93,17 @@ class RunRequest:
                 )
             if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
                 raise ConfigurationError("there is no real display here (DISPLAY is not set)")
-        elif shutil.which("Xvfb") is None:
-            raise ConfigurationError(
-                "Xvfb is not installed: a private display needs it (Debian: apt-get install xvfb)"
-            )
+        elif desktop.kind == "private":
+            from agent.desktops.private import check_tools
+
+            check_tools()
         if self.app is not None and self.app not in bundled_apps():
             raise ConfigurationError(f"no bundled app {self.app!r} in tasks/apps/")
+        if self.app is not None and not self.real_display and desktop.kind == "vnc":
+            raise ConfigurationError(
+                f"apps cannot be opened on {desktop.describe()} from here: start {self.app} on "
+                "the guest"
+            )
         if self.max_steps < 1:
             raise ConfigurationError(f"max steps must be at least 1, got {self.max_steps}")
 
@@ -142,18 +153,34 @@ class RunJob:
 
 
 class RunManager:
-    """Starts runs into ``runs``, one at a time, with models from ``models``."""
+    """Starts runs into ``runs``, one at a time, with models from ``models``, on ``desktop``
+    (opened for each run; ``password``: a VNC server's, kept in memory only) unless a request
+    asks for the real display."""
 
-    def __init__(self, runs: Path, models: ModelCache) -> None:
+    def __init__(
+        self,
+        runs: Path,
+        models: ModelCache,
+        *,
+        desktop: DesktopSpec | str = "private",
+        password: str | None = None,
+    ) -> None:
         self.runs = runs
         self.models = models
+        self.desktop = desktop if isinstance(desktop, DesktopSpec) else DesktopSpec.parse(desktop)
+        if self.desktop.kind == "local":
+            raise ConfigurationError(
+                "the web UI uses this machine's display only when a run asks for it, with the "
+                "user's confirmation: give it a private or vnc:// desktop"
+            )
+        self._password = password
         self._lock = threading.Lock()
         self.current: RunJob | None = None
 
     def start(self, request: RunRequest) -> RunJob:
         """Check the request and start it; raises ConfigurationError (one line) when it cannot
         start, or while another run is going."""
-        request.check()
+        request.check(self.desktop)
         with self._lock:
             if self.current is not None and self.current.running:
                 raise ConfigurationError("a run is going: wait for it to end, or stop it")
@@ -216,45 +243,65 @@ class RunManager:
             model, style = self.models.backend(choice), self.models.style(choice)
         from agent.scripts.demo import run_demo
 
-        result = run_demo(
-            job.out,
-            model=model,
-            style=style,
-            task=task,
-            progress=job.line,
-            stop_file=job.stop_file,
-            private=not job.request.real_display,
-            settle_s=0.3 if job.request.real_display else 0.1,
-            settings={"ui": True},
-        )
+        with self._open(job, 0.3 if job.request.real_display else 0.1) as desktop:
+            result = run_demo(
+                job.out,
+                model=model,
+                style=style,
+                task=task,
+                progress=job.line,
+                stop_file=job.stop_file,
+                desktop=desktop,
+                settings={"ui": True},
+            )
         job.status, job.message, job.checks = result.status, result.message, result.checks
         job.report = result.report
         job.line(f"{job.status}: {job.message}")
 
+    def _open(self, job: RunJob, settle_s: float) -> DesktopConnection:
+        """The desktop the job runs on, open: the real display if the request says so, else
+        the manager's; a private one is watchable (its address in the log, its password on the
+        server's stderr only)."""
+        from agent.desktops.connect import open_desktop
+        from agent.desktops.private import PrivateDesktop
+
+        spec = DesktopSpec("local") if job.request.real_display else self.desktop
+        desktop = open_desktop(
+            spec,
+            password=self._password if spec.kind == "vnc" else None,
+            settle_s=settle_s,
+            watch=spec.kind == "private",
+        )
+        try:
+            if isinstance(desktop, PrivateDesktop) and desktop.watch is not None:
+                job.line(f"watch with a VNC viewer: {desktop.watch.address} (its password is on "
+                         "the server's terminal)")  # fmt: skip
+                print(f"run {job.out.name}: {desktop.watch_note}", file=sys.stderr, flush=True)
+        except BaseException:
+            desktop.close()
+            raise
+        return desktop
+
     def _instruction(self, job: RunJob) -> None:
-        from actions.executor import PyAutoGUIExecutor
         from agent.loop import Agent
         from agent.runs.viewer import write_viewer
-        from agent.screen.capture import Screen
+        from agent.scripts.demo import desktop_line
 
         request = job.request
         choice = self._model(job)
         backend = self.models.backend(choice)
         style = self.models.style(choice)
-        with _display(job, request) as display:
-            with (
-                Screen(display=display) as screen,
-                PyAutoGUIExecutor(settle_s=0.3, display=display) as executor,
-            ):
+        with self._open(job, 0.3) as desktop:
+            job.line(desktop_line(desktop))
+            with _app(job, request.app, desktop):
                 agent = Agent(
                     backend,
                     style,
-                    executor,
-                    screen,
+                    desktop=desktop,
                     out=job.out,
                     max_steps=request.max_steps,
                     stop_file=job.stop_file,
-                    settings={"ui": True, "display": display or "real", "app": request.app},
+                    settings={"ui": True, "app": request.app},
                 )
                 job.line(f"trajectory {job.out}")
                 last: Step | None = None
@@ -268,30 +315,22 @@ class RunManager:
 
 
 @contextmanager
-def _display(job: RunJob, request: RunRequest) -> Iterator[str | None]:
-    """The display an instruction runs on: None for the real one, else a private Xvfb's name,
-    with the requested app open on it. Stops both afterwards."""
-    if request.real_display:
-        job.line(f"real display {os.environ.get('DISPLAY', '')}".rstrip())
-        yield None
+def _app(job: RunJob, name: str | None, desktop: DesktopConnection) -> Iterator[None]:
+    """The bundled app ``name`` open on a private ``desktop`` while the run goes (none on the
+    real display, as before; a VNC desktop's apps are started on the guest), stopped after."""
+    if name is None or desktop.app_env is None or not desktop.can_launch:
+        yield
         return
-    from agent.scripts.demo import SCREEN_SIZE, private_display
-
-    with private_display() as display:
-        app: subprocess.Popen[bytes] | None = None
+    app = _launch_app(job, name, dict(desktop.app_env), Path(job.stop_file.parent))
+    try:
+        yield
+    finally:
+        app.terminate()
         try:
-            job.line(f"private display {display.name} ({SCREEN_SIZE[0]}x{SCREEN_SIZE[1]})")
-            if request.app is not None:
-                app = _launch_app(job, request.app, display.env, Path(job.stop_file.parent))
-            yield display.name
-        finally:
-            if app is not None:
-                app.terminate()
-                try:
-                    app.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    app.kill()
-                    app.wait(timeout=5)
+            app.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait(timeout=5)
 
 
 def _launch_app(

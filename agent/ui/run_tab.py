@@ -70,9 +70,9 @@ def run_tab(gr: Any, manager: RunManager) -> None:
                 visible=False,
                 label="app to open on the private display first (tasks/apps)",
             )
-            where = gr.Radio(
-                [_PRIVATE, _REAL], value=_PRIVATE, label="display", elem_id="run-where"
-            )
+            spec = manager.desktop
+            here = _PRIVATE if spec.kind == "private" else f"the desktop {spec.describe()}"
+            where = gr.Radio([here, _REAL], value=here, label="display", elem_id="run-where")
             confirm = gr.Checkbox(
                 label="I confirm: the agent will move my real mouse and type on my real screen",
                 visible=False,

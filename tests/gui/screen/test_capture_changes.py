@@ -69,7 +69,7 @@ def test_a_screen_closes_while_an_error_still_holds_the_shared_pixels(
     def interrupted(pixels: object, shared: bool) -> None:
         raise KeyboardInterrupt  # Ctrl-C while the capture is converted
 
-    screen._image_of = interrupted  # type: ignore[method-assign,assignment]
+    screen._frames.image = interrupted  # type: ignore[method-assign,assignment]
     with pytest.raises(KeyboardInterrupt) as caught:
         screen.capture()
     held = caught.value.__traceback__  # its frames still hold mss's shared segment

@@ -97,5 +97,6 @@ def test_a_missing_xvfb_is_one_line_naming_the_package(tmp_path: Path) -> None:
     done = demo("--backend", "ocr", "--out", str(tmp_path / "demo"), path=str(bin_dir))
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "gui-agent: error: Xvfb is not installed: the demo needs it (Debian: apt-get install xvfb)"
+        "gui-agent: error: Xvfb is not installed: a private desktop needs it "
+        "(Debian: apt-get install xvfb)"
     )

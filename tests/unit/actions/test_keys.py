@@ -18,12 +18,13 @@ from actions.key_names import (
     KEYSYMS,
     char_keysym,
     check_text,
+    key_keysym,
     keysym,
     normalize_key,
     normalize_keys,
     split_combo,
 )
-from actions.x11_keyboard import X11Keyboard, key_keysym
+from actions.x11_keyboard import X11Keyboard
 from agent.errors import ExecutionError, ModelError, ParseError
 
 
