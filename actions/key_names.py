@@ -32,6 +32,7 @@ __all__ = [
     "normalize_key",
     "normalize_keys",
     "split_combo",
+    "text_keysym",
 ]
 
 #: pyautogui key name -> X11 keysym name (xdotool accepts these).
@@ -176,6 +177,14 @@ def keysym(key: str) -> str:
         return KEYSYMS[key]
     except KeyError:
         raise ParseError(f"unknown key {key!r}") from None
+
+
+def text_keysym(char: str) -> int:
+    """The keysym that types ``char`` in a text: ``"\\n"`` Return, ``"\\t"`` Tab, any other
+    character its :func:`char_keysym` (what VNC key events carry for typed text)."""
+    if len(char) != 1:
+        raise ValueError(f"one character expected, got {len(char)}")
+    return {"\n": KEYSYM_CODES["Return"], "\t": KEYSYM_CODES["Tab"]}.get(char) or char_keysym(char)
 
 
 def char_keysym(char: str) -> int:

@@ -15,7 +15,8 @@ Never hanging: the TCP connect and the handshake share one deadline (``timeout_s
 (EOF, reset, TCP keepalive on a silent link) and every later call raises :class:`RFBClosed` at
 once with the first error. Writes from several threads go through one lock.
 
-Pure protocol: the standard library, numpy, and ``cryptography`` (the ``vnc`` extra) for the DES
+Pure protocol: the standard library, numpy, the keysyms of :mod:`actions.key_names`, and
+``cryptography`` (the ``vnc`` extra) for the DES
 of VNC Authentication, imported only when a server asks for a password.
 """
 
@@ -32,11 +33,12 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
+from actions.key_names import text_keysym
+
 Framebuffer = npt.NDArray[np.uint32]
 
 __all__ = [
-    "RFBAuthError", "RFBClient", "RFBClosed", "RFBConnectError", "RFBError", "keysym_for",
-    "vnc_auth_response",
+    "RFBAuthError", "RFBClient", "RFBClosed", "RFBConnectError", "RFBError", "vnc_auth_response",
 ]
 
 
@@ -75,24 +77,6 @@ _FENCE_SPAN = 64  # snapshots ask for pixel (k mod 64, 0): consecutive fences ne
 _MAX_REASON = 1 << 16  # longest failure reason we read (a server may send anything)
 _SKIP_CHUNK = 1 << 16
 _VERSION = re.compile(rb"RFB (\d{3})\.(\d{3})\n")
-
-KEYSYM_RETURN = 0xFF0D
-KEYSYM_TAB = 0xFF09
-
-
-def keysym_for(char: str) -> int:
-    """The X keysym that types ``char``: Latin-1 printables as themselves, newline Return, tab
-    Tab, anything else the X Unicode keysym 0x01000000 + code point."""
-    if len(char) != 1:
-        raise ValueError(f"one character expected, got {len(char)}")
-    code = ord(char)
-    if char == "\n":
-        return KEYSYM_RETURN
-    if char == "\t":
-        return KEYSYM_TAB
-    if 0x20 <= code <= 0x7E or 0xA0 <= code <= 0xFF:
-        return code
-    return 0x01000000 + code
 
 
 def _reverse_bits(byte: int) -> int:
@@ -375,12 +359,13 @@ class RFBClient:
         self._send(self._key_message(keysym, down))
 
     def type_text(self, text: str, delay_s: float = 0.05) -> None:
-        """Each character as a press and release of its keysym (:func:`keysym_for`), with
-        ``delay_s`` between characters (servers lost characters without a gap)."""
+        """Each character as a press and release of its keysym
+        (:func:`actions.key_names.text_keysym`), with ``delay_s`` between characters (servers
+        lost characters without a gap)."""
         for index, char in enumerate(text):
             if index and delay_s > 0:
                 time.sleep(delay_s)
-            keysym = keysym_for(char)
+            keysym = text_keysym(char)
             self._send(self._key_message(keysym, True) + self._key_message(keysym, False))
 
     # ---- snapshot -----------------------------------------------------------------------

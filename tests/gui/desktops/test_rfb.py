@@ -21,13 +21,13 @@ import mss
 import numpy as np
 import pytest
 
+from actions.key_names import text_keysym
 from agent.desktops.rfb import (
     RFBAuthError,
     RFBClient,
     RFBClosed,
     RFBConnectError,
     RFBError,
-    keysym_for,
     vnc_auth_response,
 )
 from agent.screen.xvfb import wait_until
@@ -578,5 +578,5 @@ def test_closed_client_and_keysyms(fake: Callable[..., FakeServer]) -> None:
         client.snapshot()
     with pytest.raises(RFBClosed):
         client.key(XK_A, True)
-    assert [keysym_for(c) for c in "a~\xa0ÿ\n\t中€"] == [
+    assert [text_keysym(c) for c in "a~\xa0ÿ\n\t中€"] == [
         0x61, 0x7E, 0xA0, 0xFF, 0xFF0D, 0xFF09, 0x0100_4E2D, 0x0100_20AC]
