@@ -116,6 +116,8 @@ from agent.models.scripted import ScriptedBackend as ScriptedBackend
 from agent.models.transformers_backend import TransformersBackend as TransformersBackend
 from agent.runs.export import ExportReport as ExportReport
 from agent.runs.export import export_runs as export_runs
+from agent.runs.recorder import PersonRecorder as PersonRecorder
+from agent.runs.recorder import PersonRecording as PersonRecording
 from agent.runs.replay import ReplayResult as ReplayResult
 from agent.runs.replay import replay as replay
 from agent.runs.viewer import write_viewer as write_viewer

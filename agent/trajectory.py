@@ -5,7 +5,8 @@ A trajectory directory holds::
     meta.json      TrajectoryMeta: schema version, instruction, model, backend, style, frame
                    bounds, monitor, the desktop (kind, size, VNC host and port), library
                    versions, start time; status and end time once over
-    steps.jsonl    two lines per step, in order: its decision, then its result
+    steps.jsonl    two lines per step, in order: its decision, then its result (a person's
+                   recorded step: a third, "after", naming the screenshot taken after it)
     step_0000.png  the screenshot each step was decided on, lossless
 
 Crash safety: a step's screenshot is encoded and written by a background thread while the model
@@ -57,9 +58,9 @@ __all__ = [
     "now_iso",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 RunStatus = Literal["done", "failed", "max_steps", "budget", "aborted", "error"]
-Source = Literal["model", "cache", "replay", "script"]
+Source = Literal["model", "cache", "replay", "script", "person"]
 
 
 def now_iso() -> str:
@@ -157,6 +158,11 @@ class TargetRecord(_Record):
         default=None, description="the target's box in capture pixels, when known"
     )
     score: float | None = Field(default=None, description="the cache's match score")
+    offset: tuple[float, float] | None = Field(
+        default=None,
+        description="where the point lay from the centre of ``box`` (capture pixels): a "
+        "person's click beside the text that names it (schema 5)",
+    )
     model_point: Point | None = Field(
         default=None, description="the grounder's answer, in its own coordinate space"
     )
@@ -189,6 +195,10 @@ class StepRecord(_Record):
     timings: dict[str, float] = Field(description="seconds per phase")
     screenshot: str | None = Field(default=None, description="file name; None: capture failed")
     screenshot_sha256: str = ""
+    after_screenshot: str | None = Field(
+        default=None, description="a person's recorded step: the screen after it (schema 5)"
+    )
+    after_screenshot_sha256: str = ""
     frame: FrameRecord | None = None
     monitor: MonitorRecord | None = None
     prompt: list[PromptTurn] = Field(default_factory=list)
@@ -254,6 +264,15 @@ class _Result(_Record):
     timings: dict[str, float]
 
 
+class _After(_Record):
+    """A person's recorded step's third line: the screenshot taken after it."""
+
+    event: Literal["after"] = "after"
+    index: int
+    after_screenshot: str
+    after_screenshot_sha256: str
+
+
 class Trajectory(_Record):
     directory: Path
     meta: TrajectoryMeta
@@ -294,7 +313,7 @@ class TrajectoryRecorder:
         secrets: Secrets | None = None,
     ) -> None:
         self.directory = Path(directory)
-        self.secrets = secrets or Secrets()
+        self.secrets = secrets if secrets is not None else Secrets()  # an empty one may grow
         self.meta = meta
         self._png = PngEncoder(png_level)  # used by the writer thread only
         try:
@@ -309,8 +328,8 @@ class TrajectoryRecorder:
         self.written = 0
 
     @staticmethod
-    def screenshot_name(index: int) -> str:
-        return f"step_{index:04d}.png"
+    def screenshot_name(index: int, suffix: str = "") -> str:
+        return f"step_{index:04d}{suffix}.png"
 
     def _write_meta(self) -> None:
         tmp = self.directory / "meta.json.tmp"
@@ -318,9 +337,10 @@ class TrajectoryRecorder:
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.directory / "meta.json")
 
-    def screenshot(self, index: int, image: Image) -> ScreenshotFile:
-        """Start writing step ``index``'s screenshot in the background (while the model thinks)."""
-        name = self.screenshot_name(index)
+    def screenshot(self, index: int, image: Image, suffix: str = "") -> ScreenshotFile:
+        """Start writing step ``index``'s screenshot in the background (while the model thinks);
+        ``suffix``: another screenshot of the step (``_after``)."""
+        name = self.screenshot_name(index, suffix)
         return ScreenshotFile(name, self._writer.submit(self._write_png, name, image))
 
     def _write_png(self, name: str, image: Image) -> str:
@@ -365,6 +385,24 @@ class TrajectoryRecorder:
             )
         )
         self.written += 1
+
+    def note_settings(self, **settings: Any) -> None:
+        """Add ``settings`` to the meta now (meta.json is replaced atomically): what a run
+        learns while it runs and a replay needs even if the run is killed (secret names)."""
+        merged = {**self.meta.settings, **settings}
+        self.meta = self.meta.model_copy(update={"settings": merged})
+        try:
+            self._write_meta()
+        except OSError as exc:
+            raise RecordingError(f"cannot write {self.directory / 'meta.json'}: {exc}") from exc
+
+    def after(self, index: int, screenshot: ScreenshotFile) -> None:
+        """Name the screenshot taken after step ``index`` (a person's recorded step), once its
+        file is complete: a line of its own, so the step itself is on disk before it."""
+        sha256 = screenshot.wait()
+        self._line(
+            _After(index=index, after_screenshot=screenshot.name, after_screenshot_sha256=sha256)
+        )
 
     def close(self, status: RunStatus, message: str | None = None) -> None:
         """Finish pending writes, then write the final status into meta.json."""
@@ -428,6 +466,14 @@ def load_trajectory(directory: Path | str) -> Trajectory:
                         "released": result.released,
                         "timings": {**step.timings, **result.timings},
                         "interrupted": False,
+                    }
+                )
+            elif event == "after":
+                after = _After.model_validate(data)
+                steps[after.index] = steps[after.index].model_copy(
+                    update={
+                        "after_screenshot": after.after_screenshot,
+                        "after_screenshot_sha256": after.after_screenshot_sha256,
                     }
                 )
             else:  # a decision (schema 2) or a whole step (schema 1)

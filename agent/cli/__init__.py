@@ -5,6 +5,7 @@
 * :mod:`agent.cli.run`: ``run`` (an instruction, or a task file with ``--task``) and ``demo``;
 * :mod:`agent.cli.ground`: ``ground``, one element located in an image;
 * :mod:`agent.cli.trajectories`: ``replay``, ``view`` and ``export`` of recorded runs;
+* :mod:`agent.cli.record`: ``record``, what a person does, as a trajectory and a task file;
 * :mod:`agent.cli.evaluate`: ``eval``, ScreenSpot-style grounding accuracy;
 * :mod:`agent.cli.web`: ``ui``, the web UI;
 * :mod:`agent.cli.options`: the options and builders several commands share (argument types, the

@@ -23,17 +23,24 @@ with the offline OCR grounder, or a model if one is given and usable, and writes
 ``gui-agent eval FILES... --images DIR --out DIR`` measures grounding accuracy ScreenSpot-style
 (:mod:`agent.evaluation`); ``gui-agent ui`` serves the web UI (:mod:`agent.ui.app`, 127.0.0.1).
 ``gui-agent view RUN_DIR [--open]`` writes the run's static HTML viewer, ``RUN_DIR/index.html``.
+``gui-agent mcp`` serves the desktop as tools to MCP clients (:mod:`agent.mcp`): over stdio, or
+``--transport http --port P --token-env NAME`` (127.0.0.1, a bearer token); one trajectory.
+``gui-agent record --out DIR [--task-out FILE.yaml] [--backend ocr]`` records what a person does
+on the desktop until Ctrl-C, SIGTERM or the stop hotkey (:mod:`agent.runs.recorder`), as a
+trajectory that replays, and a task file.
 ``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
 model (:mod:`agent.runs.replay`), recorded like a run; the exit code is the replay's status (1
 when it diverged: nothing of the diverging step was done).
 
 This module parses the command line and calls the command, imported when it runs: run and demo
 are in :mod:`agent.cli.run`, ground in :mod:`agent.cli.ground`, replay, view and export in
-:mod:`agent.cli.trajectories`, eval in :mod:`agent.cli.evaluate`, ui in :mod:`agent.cli.web`; the
-options and builders they share are in :mod:`agent.cli.options`. Environment variables are read
-there and nowhere else: the API key of the OpenAI-compatible backend (``--api-key-env``, default
-``OPENAI_API_KEY``), the values of ``--secret NAME`` and of the secrets a replayed run types,
-the VNC password (``--vnc-password-env``); none is ever written to a trajectory or printed.
+:mod:`agent.cli.trajectories`, eval in :mod:`agent.cli.evaluate`, ui in :mod:`agent.cli.web`, mcp
+in :mod:`agent.cli.serve_mcp`, record in :mod:`agent.cli.record`; the options and builders they
+share are in :mod:`agent.cli.options`. Environment variables are read there and nowhere else:
+the API key of the OpenAI-compatible backend (``--api-key-env``, default ``OPENAI_API_KEY``),
+the values of ``--secret NAME`` and of the secrets a replayed run types, the VNC password
+(``--vnc-password-env``), the MCP server's bearer token (``--token-env``); none is ever written
+to a trajectory or printed.
 """
 
 from __future__ import annotations
@@ -45,13 +52,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import get_args
 
-from actions.policy import Region
 from agent.cli.exit_codes import EXIT_CODES, USAGE_ERROR
 from agent.cli.options import (
     desktop_options,
     model_options,
     positive_float,
     positive_int,
+    safety_options,
     screen_options,
 )
 from agent.errors import AgentError, ConfigurationError, ModelError
@@ -87,36 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="decide but do not act")
     run.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
     run.add_argument("--history-images", type=int, default=None, help="past screenshots shown")
-    safety = run.add_argument_group("safety")
-    safety.add_argument(
-        "--confirm",
-        choices=["never", "risky", "always"],
-        default="never",
-        help="ask on the terminal before every step, or only before typing, key combos, drags "
-        "and points outside --region",
-    )
-    safety.add_argument("--region", type=Region.parse, help="allowed area X,Y,W,H (screen units)")
-    safety.add_argument(
-        "--allow-combo",
-        action="append",
-        default=[],
-        metavar="COMBO",
-        help="allow a denied key combo, e.g. alt+f4 (repeatable)",
-    )
-    safety.add_argument("--max-seconds", type=positive_float, help="wall-time budget")
-    safety.add_argument("--max-model-calls", type=positive_int, help="model-call budget")
-    safety.add_argument("--max-tokens", type=positive_int, help="prompt+completion token budget")
-    safety.add_argument(
-        "--loop-limit", type=int, default=3, help="same step on an unchanged screen (0: off)"
-    )
-    safety.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
-    safety.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="environment variable whose value the model may type as {NAME} (repeatable)",
-    )
+    safety_options(run)
+    _mcp_parser(commands)
     rep = commands.add_parser("replay", help="replay a recorded run, without the model")
     rep.add_argument("recording", type=Path, help="the recorded run's trajectory directory")
     rep.add_argument(
@@ -170,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     view = commands.add_parser("view", help="write a recorded run's HTML viewer")
     view.add_argument("recording", type=Path, help="the run's trajectory directory")
     view.add_argument("--open", action="store_true", help="open it in the web browser")
+    _record_parser(commands)
     export = commands.add_parser("export", help="turn recorded runs into fine-tuning data")
     export.add_argument("recordings", nargs="+", type=Path, help="trajectory directories")
     export.add_argument(
@@ -212,6 +192,75 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _mcp_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    mcp = commands.add_parser(
+        "mcp", help="serve the desktop as tools to any MCP client (stdio, or HTTP with a token)"
+    )
+    mcp.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio: the client starts this command; http: streamable HTTP on 127.0.0.1",
+    )
+    mcp.add_argument("--port", type=positive_int, default=8765, help="http: the port (127.0.0.1)")
+    mcp.add_argument(
+        "--token-env",
+        metavar="NAME",
+        help="http: environment variable holding the bearer token clients must send (required)",
+    )
+    mcp.add_argument(
+        "--call-timeout", type=positive_float, default=300.0, help="seconds a call may take"
+    )
+    mcp.add_argument(
+        "--max-image-side", type=positive_int, default=1568, help="screenshots: longest side, px"
+    )
+    mcp.add_argument(
+        "--max-image-bytes", type=positive_int, default=1_000_000, help="screenshots: PNG bytes"
+    )
+    model_options(mcp)
+    mcp.add_argument("--max-retries", type=int, default=0, help="unusable answers retried")
+    mcp.add_argument("--history-images", type=int, default=None, help="act: past screenshots")
+    desktop_options(mcp)
+    screen_options(mcp)
+    mcp.add_argument("--out", type=Path, default=None, help="the session's trajectory directory")
+    mcp.add_argument("--dry-run", action="store_true", help="decide but do not act")
+    mcp.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
+    safety_options(mcp)
+
+
+def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rec = commands.add_parser(
+        "record", help="record what a person does on the desktop (until Ctrl-C or the hotkey)"
+    )
+    rec.add_argument("--out", type=Path, default=None, help="the recording's trajectory directory")
+    rec.add_argument("--task-out", type=Path, help="also write the recording as a task file")
+    rec.add_argument("--name", help="the task file's name (default: its file name)")
+    rec.add_argument("--instruction", help="what the person does, in words (recorded)")
+    rec.add_argument(
+        "--launch", metavar="COMMAND", help="start this app on the desktop first (and in the task)"
+    )
+    rec.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the placeholder {NAME} of the next secret span (repeatable, in order): its text "
+        "is written nowhere; a replay and the task file take it from $NAME",
+    )
+    rec.add_argument(
+        "--stop-key", default="ctrl+shift+f12", metavar="COMBO", help="hotkey that stops"
+    )
+    rec.add_argument(
+        "--secret-key",
+        default="ctrl+shift+f11",
+        metavar="COMBO",
+        help="hotkey that starts and ends a secret span",
+    )
+    desktop_options(rec)
+    screen_options(rec)
+    model_options(rec)
+
+
 #: command -> "module:function" (imported when the command runs: the CLI starts light)
 _COMMANDS = {
     "run": "agent.cli.run:run",
@@ -222,6 +271,8 @@ _COMMANDS = {
     "export": "agent.cli.trajectories:export",
     "eval": "agent.cli.evaluate:evaluation",
     "ui": "agent.cli.web:ui",
+    "record": "agent.cli.record:record",
+    "mcp": "agent.cli.serve_mcp:mcp",
 }
 
 

@@ -1,7 +1,8 @@
 """What several ``gui-agent`` commands share: argument types and option groups for the parser
 (:mod:`agent.cli.main`), and the builders that turn parsed options into parts (the backend, the
 grounder, the policy and budget, the desktop, secrets, task variables). Environment variables
-are read here, at the edge, and nowhere else (the API key, secrets, the VNC password)."""
+are read here, at the edge, and nowhere else (the API key, secrets, the VNC password, the MCP
+server's bearer token)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actions.policy import Budget, Policy
+from actions.policy import Budget, Policy, Region
 from agent.errors import ConfigurationError
 from agent.secrets import Secrets
 from agent.styles.registry import STYLE_NAMES
@@ -131,6 +132,41 @@ def screen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=positive_float, help="physical px per unit (else measured)")
 
 
+def safety_options(parser: argparse.ArgumentParser) -> None:
+    """The safety group: what :func:`policy_and_budget` reads, the loop limit, the stop file
+    and the secrets."""
+    safety = parser.add_argument_group("safety")
+    safety.add_argument(
+        "--confirm",
+        choices=["never", "risky", "always"],
+        default="never",
+        help="ask on the terminal before every step, or only before typing, key combos, drags "
+        "and points outside --region",
+    )
+    safety.add_argument("--region", type=Region.parse, help="allowed area X,Y,W,H (screen units)")
+    safety.add_argument(
+        "--allow-combo",
+        action="append",
+        default=[],
+        metavar="COMBO",
+        help="allow a denied key combo, e.g. alt+f4 (repeatable)",
+    )
+    safety.add_argument("--max-seconds", type=positive_float, help="wall-time budget")
+    safety.add_argument("--max-model-calls", type=positive_int, help="model-call budget")
+    safety.add_argument("--max-tokens", type=positive_int, help="prompt+completion token budget")
+    safety.add_argument(
+        "--loop-limit", type=int, default=3, help="same step on an unchanged screen (0: off)"
+    )
+    safety.add_argument("--stop-file", type=Path, help="stop before the next action once it exists")
+    safety.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="environment variable whose value the model may type as {NAME} (repeatable)",
+    )
+
+
 # -- builders -----------------------------------------------------------------------------------
 
 
@@ -192,6 +228,23 @@ def vnc_password(args: argparse.Namespace) -> str | None:
     if not value:
         raise ConfigurationError(
             f"--vnc-password-env {name}: the environment variable {name} is unset"
+        )
+    return value
+
+
+def bearer_token(name: str | None) -> str:
+    """The bearer token an HTTP server accepts: the value of the environment variable ``name``
+    (``--token-env``); none named, an unset or a short one is a one-line ConfigurationError."""
+    if not name:
+        raise ConfigurationError(
+            "--transport http needs a bearer token: --token-env NAME, the environment variable "
+            "holding it (for example: export GUI_AGENT_MCP_TOKEN=$(openssl rand -hex 32))"
+        )
+    value = os.environ.get(name, "").strip()
+    if len(value) < 16:
+        problem = "unset" if not value else "too short (16 characters at least)"
+        raise ConfigurationError(
+            f"--token-env {name}: the environment variable {name} is {problem}"
         )
     return value
 

@@ -15,7 +15,8 @@ captures, or a timeout), so a replay never outruns the UI. Modes:
   screenshot (:func:`~agent.screen.matching.find_patch`, the location cache's validation); a match
   moves the point to where it is now (``matched``). Where it diverges, a configured model is
   asked again (``re-grounded``): a script step's target by its description through the
-  grounder, a model step by the run's instruction through the model; with no model the replay
+  grounder (a person's recorded point keeps its offset from the text that names it), a model
+  step by the run's instruction through the model; with no model the replay
   stops before acting (``diverged``: the run ends ``failed`` with the report).
 
 Only steps that were carried out are replayed (no error, not interrupted). Secrets typed in the
@@ -321,7 +322,8 @@ class ReplayDecider:
                 calls += located.model_calls
                 raw.append(located.raw_output)
                 x, y = located.pixel()
-                pixel = (float(x), float(y))
+                dx, dy = target.offset or (0.0, 0.0)  # a person's click beside its label
+                pixel = (float(x) + dx, float(y) + dy)
                 target = target.model_copy(
                     update={
                         "located_by": grounder_name(self.grounder),

@@ -6,9 +6,10 @@ A trajectory yields, in step order:
   step's recorded prompt turn by turn (roles and texts as recorded, each ``{"image": name}`` part
   the checked screenshot file of that name) and the actions that ran;
 * one :class:`GroundingSample` per located target of a carried-out script step (``source`` is
-  ``"script"`` or ``"cache"``): the screenshot, the description, where the target was found in
-  capture pixels (``TargetRecord.pixel``) and, when a model located it, its answer in its own
-  space and frame.
+  ``"script"`` or ``"cache"``) or of a person's recorded step (``"person"``: a target named by
+  the text under the point, or by a model's words; one named by a label beside it is left out):
+  the screenshot, the description, where the target was found in capture pixels
+  (``TargetRecord.pixel``) and, when a model located it, its answer in its own space and frame.
 
 Only steps that were **carried out** count, and of them only the actions that ran: the rule
 replay shares (:meth:`~agent.trajectory.StepRecord.actions_run`). A model step also needs its
@@ -180,7 +181,7 @@ def read_samples(trajectory: Trajectory) -> RunSamples:
         found: list[Sample] = []
         if actions and step.source == "model":
             found = _step_sample(step, actions, shots)
-        elif actions and step.source in ("script", "cache"):
+        elif actions and step.source in ("script", "cache", "person"):
             found = list(_grounding(step, shots))
         samples += found
         skipped += not found
@@ -213,6 +214,10 @@ def _grounding(step: StepRecord, shots: _Shots) -> list[GroundingSample]:
     for target in step.targets:
         if target.pixel is None or not target.description:
             continue
+        if step.source == "person" and target.box is not None and not _inside(
+            target.pixel, target.box
+        ):  # named by a label beside it: not where that text is
+            continue
         samples.append(
             GroundingSample(
                 shots.of(step),
@@ -223,3 +228,7 @@ def _grounding(step: StepRecord, shots: _Shots) -> list[GroundingSample]:
             )
         )
     return samples
+
+
+def _inside(pixel: tuple[float, float], box: tuple[int, int, int, int]) -> bool:
+    return box[0] <= pixel[0] <= box[2] and box[1] <= pixel[1] <= box[3]

@@ -16,7 +16,8 @@ written as ``\\u003c`` so no text can close the element). The page's script (the
   pixels -> screen point (÷ scale + monitor origin, rounded by :func:`agent.geometry.to_screen`),
   compared with the point that was executed;
 * per step the prompt turns (text, and which screenshot files were shown), raw output, parsed and
-  executed actions, results, policy verdicts, timings, tokens, script targets and replay verdicts.
+  executed actions, results, policy verdicts, timings, tokens, script targets and replay verdicts;
+  for a person's recorded step (``source: person``) the screen after it, beside the one they saw.
 
 Long texts repeat from step to step (the system prompt; the task progress grows by one line a
 step): the JSON keeps each distinct text once, in ``texts``, and a step refers to it by index;
@@ -226,6 +227,7 @@ def _step(
         "index": step.index,
         "status": _status(step),
         "screenshot": step.screenshot,
+        "after": step.after_screenshot,
         "frame": shared.frame(frame) if frame else None,
         "monitor": shared.monitor(monitor) if monitor else None,
         "source": step.source,

@@ -65,6 +65,7 @@ __all__ = ["Desktop"]
 
 Model = TypeVar("Model", bound=BaseModel)
 Direction = Literal["up", "down", "left", "right"]
+Button = Literal["left", "right", "middle"]
 
 
 class Desktop:
@@ -166,9 +167,19 @@ class Desktop:
         step = self._targets("locate", [(description, key)], lambda points: [])
         return step.found[0].point
 
-    def click(self, description: str, *, key: str | None = None) -> Point:
-        """Left-click ``description``; the screen point clicked."""
-        return self._point_action("click", description, key, lambda p: Click(point=p))
+    def click(
+        self,
+        description: str,
+        *,
+        key: str | None = None,
+        button: Button = "left",
+        count: Literal[1, 2, 3] = 1,
+    ) -> Point:
+        """Click ``description`` (``button``, ``count`` times: 2 a double click); the screen
+        point clicked."""
+        return self._point_action(
+            "click", description, key, lambda p: Click(point=p, button=button, count=count)
+        )
 
     def double_click(self, description: str, *, key: str | None = None) -> Point:
         return self._point_action(
@@ -292,6 +303,13 @@ class Desktop:
         last = history[-1]
         assert last.status is not None
         return RunResult(last.status, len(history), last.message, self.out, history)
+
+    def perform(self, decider: Decider, instruction: str) -> Step:
+        """One step of a decider of your own (its actions in the frame its decision names, e.g.
+        points in an image shown to someone else) in this trajectory: converted with the one
+        conversion, reviewed, recorded and executed like every call, raising like them (a
+        refusal as :class:`~agent.errors.Refused`). The step, with what ``decider`` saw."""
+        return self._run(decider, instruction, failure=ScriptError)[-1]
 
     def note(self, verb: str, description: str, outcome: str) -> None:
         """Record a verdict reached off the screen (a task's file check) as a step."""
