@@ -1,5 +1,6 @@
 """Recording a person (``gui-agent record``) on a private Xvfb, the person simulated through XTEST
-by xdotool from another process, driving the bundled Tk apps.
+by xdotool from another process, driving the bundled Tk apps and real ones (a GTK dialog from
+zenity, Chromium on a local page).
 
 The recorder runs as a user runs it (``python -m agent.cli record`` with the display's
 ``DISPLAY``, stopped with SIGINT, SIGTERM, the stop hotkey or SIGKILL). The recorded actions are
@@ -28,6 +29,7 @@ from actions.schema import Click, Drag, KeyPress, Scroll, TypeText
 from agent.desktops.connect import open_desktop
 from agent.geometry import Point
 from agent.grounding.ocr import OCRGrounder
+from agent.screen.capture import Screen
 from agent.screen.xvfb import VirtualDisplay, wait_until
 from agent.trajectory import Trajectory, load_trajectory
 from tests.gui.conftest import missing_tool
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[3]
 APPS = ROOT / "tasks" / "apps"
 SIZE = (1280, 800)
+BROWSER_SIZE = (1000, 700)
 PASSWORD = "Qz7-secret-pw"
 Xdotool = Callable[..., None]
 
@@ -136,6 +139,74 @@ def apps(display: VirtualDisplay, tmp_path: Path) -> Iterator[Callable[..., App]
     yield launch
     for app in started:
         app.close()
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """``spawn(display, argv, stdout=...)``: a real app on the display, in its own process
+    group (Chromium's helpers included), killed at teardown."""
+    started: list[subprocess.Popen[str]] = []
+
+    def launch(display: VirtualDisplay, argv: list[str], stdout: int | None = subprocess.DEVNULL
+               ) -> subprocess.Popen[str]:  # fmt: skip
+        proc = subprocess.Popen(
+            argv, env=display.env, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        )  # fmt: skip
+        started.append(proc)
+        return proc
+
+    yield launch
+    for proc in started:
+        end(proc)
+
+
+def end(proc: subprocess.Popen[str]) -> None:
+    """Stop an app that ``spawn`` started, and its process group."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def tool(name: str) -> str:
+    exe = shutil.which(name)
+    if exe is None:
+        missing_tool(f"{name} is not installed (Debian: apt install {name})")
+    return exe
+
+
+def shown(display: VirtualDisplay, ocr: OCRGrounder, *texts: str, timeout: float = 30
+          ) -> Image.Image:  # fmt: skip
+    """A capture of the display's screen once every one of ``texts`` shows on it."""
+
+    def look() -> Image.Image | None:
+        with Screen(display=display.name) as screen:
+            image = screen.capture().image
+        return image if all(ocr.visible(image, t) for t in texts) else None
+
+    found = wait_until(look, timeout, 0.2, f"{', '.join(texts)} on the screen")
+    assert found is not None
+    return found
+
+
+def box(ocr: OCRGrounder, image: Image.Image, text: str) -> tuple[float, float, float, float]:
+    """Where OCR reads ``text`` in ``image``: left, top, right, bottom (screen pixels, the
+    capture being the whole screen at scale 1)."""
+    located = ocr.locate(image, f'"{text}"')
+    assert located.box is not None
+    (left, top), (right, bottom) = ((p.x, p.y) for p in located.box)
+    return left, top, right, bottom
+
+
+def middle(left: float, top: float, right: float, bottom: float) -> tuple[int, int]:
+    return round((left + right) / 2), round((top + bottom) / 2)
 
 
 def executed(trajectory: Trajectory) -> list[object]:
@@ -368,3 +439,124 @@ def test_a_person_in_the_vnc_view_of_a_private_desktop_is_recorded(tmp_path: Pat
     ]  # fmt: skip
     assert recording.meta.desktop is not None and recording.meta.desktop["kind"] == "private"
     assert json.loads(saved.read_text())["display_name"] == "Ada"
+
+
+def test_a_person_filling_a_gtk_dialog_is_recorded_then_replayed(
+    display: VirtualDisplay, spawn: Callable[..., subprocess.Popen[str]], xdotool: Xdotool,
+    gui_agent: Any, tmp_path: Path,
+) -> None:  # fmt: skip
+    """zenity's GTK form: click the Name entry, type, click the City entry, type, click OK."""
+    dialog = [tool("zenity"), "--forms", "--title", "Contact", "--add-entry=Name",
+              "--add-entry=City"]  # fmt: skip
+    ocr = OCRGrounder()
+    form = spawn(display, dialog, stdout=subprocess.PIPE)
+    image = shown(display, ocr, "Name", "City", "OK")
+    ok, name, city = (box(ocr, image, text) for text in ("OK", "Name", "City"))
+    # each entry lies right of its label, its right edge in line with the OK button's
+    name_at = round((name[2] + ok[2]) / 2), middle(*name)[1]
+    city_at = round((city[2] + ok[2]) / 2), middle(*city)[1]
+    ok_at = middle(*ok)
+    recorder = Recorder(display, tmp_path, "--out", "R")
+    xdotool(display, "mousemove", *map(str, name_at), "click", "1")
+    xdotool(display, "type", "--delay", "60", "Ada")
+    xdotool(display, "mousemove", *map(str, city_at), "click", "1")
+    xdotool(display, "type", "--delay", "60", "Paris")
+    xdotool(display, "mousemove", *map(str, ok_at), "click", "1")
+    printed, _ = form.communicate(timeout=30)
+    assert printed == "Ada|Paris\n"
+    wait_until(lambda: steps_on_disk(tmp_path / "R") == 5, 30, 0.1, "five steps on disk")
+    assert recorder.stop() == 0, recorder.err
+    assert "recorded 5 actions" in recorder.out
+    recording = load_trajectory(tmp_path / "R")
+    assert executed(recording) == [
+        Click(point=Point.screen(*name_at)), TypeText(text="Ada"),
+        Click(point=Point.screen(*city_at)), TypeText(text="Paris"),
+        Click(point=Point.screen(*ok_at)),
+    ]  # fmt: skip
+
+    fresh = spawn(display, dialog, stdout=subprocess.PIPE)
+    shown(display, ocr, "Name", "City", "OK")
+    done = gui_agent(display, "replay", str(tmp_path / "R"), "--out", str(tmp_path / "E"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed, _ = fresh.communicate(timeout=30)
+    assert printed == "Ada|Paris\n"
+
+
+SUBSCRIBE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Newsletter</title>
+<style>
+body { font: 24px sans-serif; margin: 60px }
+input, button { font: 24px sans-serif; padding: 8px }
+input { width: 420px }
+button { margin-top: 30px; padding: 8px 24px }
+</style></head>
+<body>
+<h1 id="heading">Newsletter</h1>
+<p><label for="email">Email</label>
+<input id="email" type="text" placeholder="you@example.org" autocomplete="off"></p>
+<p><button id="subscribe">Subscribe</button></p>
+<script>
+document.getElementById("subscribe").onclick = () => {
+  const said = "Subscribed: " + document.getElementById("email").value;
+  document.getElementById("heading").textContent = said;
+  document.title = said;
+};
+</script>
+</body></html>
+"""
+
+
+def test_a_person_in_chromium_is_recorded_then_replayed(
+    display: VirtualDisplay, spawn: Callable[..., subprocess.Popen[str]], xdotool: Xdotool,
+    gui_agent: Any, tmp_path: Path,
+) -> None:  # fmt: skip
+    """A local page in Chromium: click the Email input, type an address, click Subscribe; the
+    page writes the address into its heading and its title (the window's name)."""
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        missing_tool("chromium is not installed (Debian: apt install chromium)")
+    page = tmp_path / "subscribe.html"
+    page.write_text(SUBSCRIBE_PAGE, encoding="utf-8")
+    ocr = OCRGrounder()
+    said = "Subscribed: ada@example.com"
+
+    def browser(profile: str) -> subprocess.Popen[str]:
+        width, height = BROWSER_SIZE
+        return spawn(display, [
+            exe, "--no-sandbox", "--test-type", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={tmp_path / profile}",
+            "--window-position=0,0", f"--window-size={width},{height}", f"--app={page.as_uri()}",
+        ])  # fmt: skip
+
+    def titled(text: str) -> bool:
+        found = subprocess.run(["xdotool", "search", "--name", re.escape(text)], env=display.env,
+                               capture_output=True, text=True, timeout=30)  # fmt: skip
+        return found.returncode == 0 and bool(found.stdout.split())
+
+    first = browser("profile0")
+    image = shown(display, ocr, "Email", "you@example.org", "Subscribe")
+    field = middle(*box(ocr, image, "you@example.org"))  # the input's placeholder
+    subscribe = middle(*box(ocr, image, "Subscribe"))
+    recorder = Recorder(display, tmp_path, "--out", "R")
+    xdotool(display, "mousemove", *map(str, field), "click", "1")
+    xdotool(display, "type", "--delay", "60", "ada@example.com")
+    xdotool(display, "mousemove", *map(str, subscribe), "click", "1")
+    wait_until(lambda: titled(said), 30, 0.1, "the page's new title")
+    shown(display, ocr, said)
+    wait_until(lambda: steps_on_disk(tmp_path / "R") == 3, 30, 0.1, "three steps on disk")
+    assert recorder.stop() == 0, recorder.err
+    recording = load_trajectory(tmp_path / "R")
+    assert executed(recording) == [
+        Click(point=Point.screen(*field)), TypeText(text="ada@example.com"),
+        Click(point=Point.screen(*subscribe)),
+    ]  # fmt: skip
+
+    end(first)
+    browser("profile1")
+    shown(display, ocr, "Email", "you@example.org", "Subscribe")
+    assert not titled(said)
+    done = gui_agent(display, "replay", str(tmp_path / "R"), "--out", str(tmp_path / "E"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_until(lambda: titled(said), 30, 0.1, "the replayed page's new title")
+    shown(display, ocr, said)
