@@ -16,7 +16,13 @@ silently:
     fields (the image named ``img_filename`` or ``file_name``) with ``bbox`` as **x1, y1, x2, y2
     in fractions 0-1** of the image, scaled here by the image file's real size.
 
-The rule (per file): a file whose records carry ``img_size`` or ``ui_type`` is
+``osworld-g``, ``ui-vision``, ``mmbench-gui``
+    OSWorld-G, UI-Vision element grounding and MMBench-GUI L2, read by
+    :mod:`agent.evaluation.suites` (polygon and refusal targets, normalised boxes): records with
+    ``box_type`` and ``box_coordinates``, ``prompt_to_evaluate``, or ``grounding_type``.
+
+The rule (per file): those three first, by the fields just named. Then a file whose records
+carry ``img_size`` or ``ui_type`` is
 ``screenspot-pro``. Otherwise a file whose records carry ``data_type`` is ``normalized`` when its
 records say ``"bbox_type": "norm"`` (or ``norm1``, ms-swift's name, or ``normalized``), or when
 every record's four ``bbox`` numbers lie in [0, 1] with x2 > x1 and y2 > y1 (pixel boxes never
@@ -40,20 +46,23 @@ Image sizes are read from the file header (PIL opens lazily; nothing is decoded)
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 
 from agent.errors import ConfigurationError
+from agent.evaluation.samples import Sample, Target
+from agent.evaluation.samples import numbers as _numbers
+from agent.evaluation.suites import CLASSIFICATION, read_suite
 
-__all__ = ["AnnotationFormat", "Sample", "detect_format", "load_samples"]
+__all__ = ["AnnotationFormat", "Sample", "Target", "detect_format", "load_samples"]
 
-AnnotationFormat = Literal["screenspot", "screenspot-pro", "normalized"]
+AnnotationFormat = Literal[
+    "screenspot", "screenspot-pro", "normalized", "osworld-g", "ui-vision", "mmbench-gui"
+]
 _UI_TYPES = ("text", "icon")
 _SHOWN_ERRORS = 5
 _PLATFORM_NAME = re.compile(r"^screenspot_(mobile|desktop|web)(?:_v2)?$")
@@ -83,33 +92,6 @@ _REQUIRED: dict[AnnotationFormat, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One grounding question: an image, an instruction and the target box in image pixels."""
-
-    id: str
-    """Pro's ``id`` when present, else ``f"{annotation file stem}:{index}"``."""
-    annotation: Path
-    """The annotation file."""
-    index: int
-    """Position in that file."""
-    image: Path
-    """Absolute path of the image file."""
-    image_rel: str
-    """The image path as the annotation names it (relative to the images folder)."""
-    image_size: tuple[int, int]
-    """Width, height of the image file, in pixels."""
-    instruction: str
-    box: tuple[float, float, float, float]
-    """x1, y1, x2, y2 in image pixels, bounds inclusive."""
-    platform: str
-    ui_type: str
-    """``text`` or ``icon``."""
-    group: str | None = None
-    application: str | None = None
-    source: str | None = None
-
-
 def _read_json(path: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -125,16 +107,6 @@ def _read_json(path: Path) -> list[dict[str, Any]]:
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise ConfigurationError(f"annotation file {path} is not a JSON list of records")
     return data
-
-
-def _numbers(value: object, count: int) -> list[float] | None:
-    """``value`` as ``count`` finite numbers, or None."""
-    if not isinstance(value, (list, tuple)) or len(value) != count:
-        return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        return None
-    numbers = [float(v) for v in value]
-    return numbers if all(math.isfinite(v) for v in numbers) else None
 
 
 def _is_fraction_box(value: object) -> bool:
@@ -154,6 +126,12 @@ def detect_format(records: list[dict[str, Any]], path: Path) -> AnnotationFormat
     if not records:
         raise ConfigurationError(f"annotation file {path} holds no records")
     fields = set().union(*(r.keys() for r in records))
+    if "box_type" in fields and "box_coordinates" in fields:
+        return "osworld-g"
+    if "prompt_to_evaluate" in fields:
+        return "ui-vision"
+    if "grounding_type" in fields:
+        return "mmbench-gui"
     if "img_size" in fields or "ui_type" in fields:
         return "screenspot-pro"
     if "data_type" in fields:
@@ -180,7 +158,7 @@ def _expand(paths: Sequence[Path | str]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(path.glob("*.json"))
+            found = sorted(f for f in path.glob("*.json") if f.name != CLASSIFICATION)
             if not found:
                 raise ConfigurationError(f"folder {path} holds no *.json annotation files")
             files.extend(found)
@@ -255,14 +233,23 @@ class _FileReader:
         return None
 
     def read(
-        self, records: list[dict[str, Any]], fmt: AnnotationFormat, limit: int | None
+        self,
+        records: list[dict[str, Any]],
+        fmt: AnnotationFormat,
+        limit: int | None,
+        convert: Callable[[dict[str, Any], int], Sample | None] | None = None,
     ) -> list[Sample]:
+        """The samples of ``records`` (each read by ``convert``, by default ScreenSpot's
+        :meth:`record`); raises one ConfigurationError listing every problem."""
         samples: list[Sample] = []
         for index, record in enumerate(records):
             if limit is not None and len(samples) >= limit:
                 break
             count = len(self.errors)
-            sample = self.record(record, index, fmt)
+            if convert is None:
+                sample = self.record(record, index, fmt)
+            else:
+                sample = convert(record, index)
             if sample is not None and len(self.errors) == count:
                 samples.append(sample)
         if self.errors:
@@ -363,8 +350,8 @@ def load_samples(
     lang: Literal["en", "cn"] = "en",
     limit: int | None = None,
 ) -> list[Sample]:
-    """The samples of ``paths`` (annotation files, or folders: all their ``*.json``, sorted), in
-    order, with images under ``images``.
+    """The samples of ``paths`` (annotation files, or folders: all their ``*.json`` but
+    OSWorld-G's ``classification_result.json``, sorted), in order, with images under ``images``.
 
     ``lang="cn"`` uses a record's ``instruction_cn`` where it has a non-empty one. ``limit``
     keeps the first ``limit`` samples over all files; records and files past it are not read
@@ -384,5 +371,9 @@ def load_samples(
             break
         records = _read_json(path)
         fmt = detect_format(records, path)
-        samples.extend(_FileReader(path, root, lang, sizes, ids).read(records, fmt, left))
+        reader = _FileReader(path, root, lang, sizes, ids)
+        if fmt in ("osworld-g", "ui-vision", "mmbench-gui"):
+            samples.extend(read_suite(reader, records, fmt, left))
+        else:
+            samples.extend(reader.read(records, fmt, left))
     return samples

@@ -12,6 +12,7 @@ or ``concurrency`` requests in flight spread over one or several backends (HTTP 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -23,12 +24,12 @@ from PIL import Image
 from agent.background import background_pool
 from agent.errors import BackendError, ConfigurationError, ModelError, NotFound, OutOfBounds
 from agent.evaluation.benchmarks import Sample
-from agent.evaluation.metric import judge
+from agent.evaluation.metric import judge_target
 from agent.evaluation.outcomes import ResultRecord, Status
 from agent.evaluation.progress import Progress
 from agent.evaluation.prompts import EvalPrompt
 from agent.evaluation.results import Results, write_summary
-from agent.geometry import ModelFrame
+from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.grounding.base import Grounder, Located
 from agent.models.base import Backend, Completion
 from agent.trajectory import FrameRecord
@@ -136,30 +137,67 @@ def _sample_fields(sample: Sample, prompt: str) -> dict[str, Any]:
         "group": sample.group,
         "application": sample.application,
         "source": sample.source,
+        "target": sample.target,
+        "polygon": sample.polygon,
+        "benchmark": sample.benchmark,
+        "split": sample.split,
+        "categories": sample.categories,
         "prompt": prompt,
     }
 
 
+def _fractions(located: Located) -> Located:
+    """OSWorld-G's scorer reads a prediction whose numbers all lie in [0, 1] as fractions of the
+    image (``GroundingEval._eval``): such a pixel answer is taken as 0-1 relative."""
+    points = [located.point, *(located.box or ())]
+    if located.point.space is not CoordinateSpace.RESIZED or not all(
+        0 <= p.x <= 1 and 0 <= p.y <= 1 for p in points
+    ):
+        return located
+
+    def rel(p: Point) -> Point:
+        return Point(x=p.x, y=p.y, space=CoordinateSpace.REL1)
+
+    box = (rel(located.box[0]), rel(located.box[1])) if located.box else None
+    return dataclasses.replace(located, point=rel(located.point), box=box)
+
+
 def _record(sample: Sample, prompt: str, answer: Answer) -> ResultRecord:
+    """The verdict on one answer. An answer without a point, or with both coordinates negative
+    (OSWorld-G's "no element"), declines: right for a refusal target, else wrong as before."""
     point: tuple[float, float] | None = None
     box: tuple[float, float, float, float] | None = None
     status: Status = "wrong"
     error: str | None = None
-    if answer.located is not None:
+    declined = False
+    located = answer.located
+    if located is not None and sample.benchmark == "osworld-g":
+        located = _fractions(located)
+    if located is not None and located.point.x < 0 and located.point.y < 0:
+        declined = True
+        status = judge_target(None, target=sample.target, box=sample.box)
+        error = None if status == "correct" else "declined: negative coordinates"
+    elif located is not None:
         try:
-            x, y = answer.located.pixel()
+            x, y = located.pixel()
             point = (float(x), float(y))
-            corners = answer.located.box_pixels(clamp=True)
+            corners = located.box_pixels(clamp=True)
             if corners is not None:
                 box = (float(corners[0]), float(corners[1]), float(corners[2]), float(corners[3]))
         except OutOfBounds as exc:
             error = f"OutOfBounds: {exc}"
-        else:
-            status = judge(point, None, sample.box) or "wrong"  # a box answer's point: its centre
+        else:  # a box answer's point: its centre
+            status = judge_target(
+                point, target=sample.target, box=sample.box, polygon=sample.polygon
+            )
+    elif sample.target == "refusal":
+        declined, status = True, "correct"
     elif not answer.raw.strip():
         status, error = "empty", "no answer" if answer.error is None else _line(answer.error)
     else:
         status, error = "parse_error", _line(answer.error) if answer.error else "unreadable"
+    if answer.located is None:
+        declined = True
     return ResultRecord(
         **_sample_fields(sample, prompt),
         raw=answer.raw,
@@ -167,6 +205,7 @@ def _record(sample: Sample, prompt: str, answer: Answer) -> ResultRecord:
         answer_box=box,
         frame=FrameRecord.of(answer.frame) if answer.frame else None,
         status=status,
+        declined=declined,
         error=error,
         latency_s=answer.latency_s,
         prompt_tokens=answer.prompt_tokens,

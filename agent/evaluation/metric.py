@@ -6,6 +6,12 @@ that could not be read (``parse_error``) or were empty (``empty``) are wrong and
 denominator; ``infra_error`` records (the backend failed, no answer) are left out of every
 denominator and counted apart.
 
+Other targets (OSWorld-G): a ``polygon`` target is hit when the point lies in the polygon
+(:func:`~agent.evaluation.shapes.in_polygon`, edges included); a ``refusal`` target is right only
+when the answer **declines** (no point, or a point with both coordinates negative, the official
+scorer's "no element"), and any point is wrong. A declined answer is recorded as such
+(``declined``); for a box or polygon it is wrong as before.
+
 Averages, both reported and labelled, because the papers disagree (FACTS §3):
 
 * **micro**: correct / scored over all samples (UI-TARS, OS-Atlas, the ScreenSpot-Pro harness);
@@ -18,9 +24,11 @@ An empty selection has accuracy 0.0 (as the official harness writes it) and the 
 Target size buckets, by the box's area as a fraction of the image's: ``<0.1%`` (f < 0.001),
 ``0.1-1%`` (0.001 <= f < 0.01), ``1-5%`` (0.01 <= f < 0.05), ``>=5%`` (f >= 0.05).
 
-When any record has a ScreenSpot-Pro ``group``, ``summary["screenspot_pro"]`` holds what the
-official harness writes as its ``metrics`` object, over those records, with its key names: read
-from likaixin2000/ScreenSpot-Pro-GUI-Grounding ``eval_screenspot_pro.py`` (commit d66d7a8):
+OSWorld-G, UI-Vision and MMBench-GUI records also get their benchmark's own keys
+(:mod:`agent.evaluation.leaderboards`). When any record has a ScreenSpot-Pro ``group``,
+``summary["screenspot_pro"]`` holds what the official harness writes as its ``metrics``
+object, over those records, with its key names: read from
+likaixin2000/ScreenSpot-Pro-GUI-Grounding ``eval_screenspot_pro.py`` (commit d66d7a8):
 ``evaluate()`` fills ``metrics["fine_grained"]`` (keys ``"plat:{platform} app:{application}
 inst_style:{inst_style} gt_type:{gt_type}"``), ``["seeclick_style"]`` (``"plat:{platform}
 inst_style:{inst_style} gt_type:{gt_type}"``), ``["leaderboard_simple_style"]``
@@ -40,7 +48,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
+from agent.evaluation.leaderboards import leaderboard_lines, leaderboards
 from agent.evaluation.outcomes import STATUSES, ResultRecord
+from agent.evaluation.shapes import in_polygon
 
 __all__ = [
     "Box",
@@ -49,6 +59,7 @@ __all__ = [
     "distance_to_box",
     "inside",
     "judge",
+    "judge_target",
     "markdown_table",
     "size_bucket",
     "summarize",
@@ -90,6 +101,23 @@ def judge(
         point = centre(answer_box)
     if point is None:
         return None
+    return "correct" if inside(point, box) else "wrong"
+
+
+def judge_target(
+    point: tuple[float, float] | None,
+    *,
+    target: Literal["box", "polygon", "refusal"],
+    box: Box,
+    polygon: Sequence[float] | None = None,
+) -> Literal["correct", "wrong"]:
+    """The verdict on an answer's ``point`` (None: the answer declined) for any target."""
+    if target == "refusal":
+        return "correct" if point is None or (point[0] < 0 and point[1] < 0) else "wrong"
+    if point is None:
+        return "wrong"
+    if target == "polygon" and polygon is not None:
+        return "correct" if in_polygon(point, polygon) else "wrong"
     return "correct" if inside(point, box) else "wrong"
 
 
@@ -204,10 +232,11 @@ def summarize(records: Sequence[ResultRecord]) -> dict[str, Any]:
     macro = statistics.fmean(c["accuracy"] for c in by_cell.values()) if by_cell else 0.0
     platforms = _by(scored, lambda r: r.platform)
     ui_types = _by(scored, lambda r: r.ui_type)
-    sizes = _by(scored, lambda r: size_bucket(r.box, r.image_size))
+    located = [r for r in scored if r.target != "refusal"]
+    sizes = _by(located, lambda r: size_bucket(r.box, r.image_size))
     distances = [
         distance_to_box(p, r.box)
-        for r in scored
+        for r in located
         if r.status == "wrong" and (p := _answer_point(r)) is not None
     ]
     lo, hi = wilson(correct, len(scored))
@@ -233,6 +262,7 @@ def summarize(records: Sequence[ResultRecord]) -> dict[str, Any]:
         },
         "statuses": {status: statuses[status] for status in STATUSES},
         "wrong_format_num": statuses["parse_error"] + statuses["empty"],
+        "declined": sum(r.declined for r in scored),
         "distance_px": {
             "n": len(distances),
             "median": statistics.median(distances) if distances else None,
@@ -242,6 +272,7 @@ def summarize(records: Sequence[ResultRecord]) -> dict[str, Any]:
     pro = [r for r in scored if r.group is not None]
     if pro:
         summary["screenspot_pro"] = _pro_breakdowns(pro)
+    summary.update(leaderboards(scored))
     return summary
 
 
@@ -281,7 +312,11 @@ def markdown_table(summary: dict[str, Any]) -> str:
     notes = [f"parse errors and empty answers (wrong): {summary['wrong_format_num']}"]
     if summary["infra_errors"]:
         notes.append(f"infrastructure errors (not scored): {summary['infra_errors']}")
+    if "osworld_g" in summary:  # the only benchmark with refusal items
+        notes.append(f"declined answers (right only for refusal items): {summary['declined']}")
     lines += ["", *notes]
+    if own := leaderboard_lines(summary):
+        lines += ["", *own]
     pro = summary.get("screenspot_pro")
     if pro:
         lines += [

@@ -40,6 +40,21 @@ class ResultRecord(BaseModel):
     group: str | None = Field(default=None, description="ScreenSpot-Pro's group (Dev, CAD, ...)")
     application: str | None = Field(default=None, description="ScreenSpot-Pro's application")
     source: str | None = Field(default=None, description="ScreenSpot's data_source")
+    target: Literal["box", "polygon", "refusal"] = Field(
+        default="box",
+        description="box: a point in box; polygon: a point in polygon (box: its bounds); "
+        "refusal: the right answer declines",
+    )
+    polygon: tuple[float, ...] | None = Field(
+        default=None, description="flat x1, y1, x2, y2, ... in image pixels (polygon targets)"
+    )
+    benchmark: str | None = Field(
+        default=None, description="osworld-g, ui-vision, mmbench-gui; None: ScreenSpot"
+    )
+    split: str | None = Field(default=None, description="the benchmark's split of the sample")
+    categories: tuple[str, ...] | None = Field(
+        default=None, description="OSWorld-G's classes (classification_result.json)"
+    )
     prompt: str = Field(description="the prompt's name, e.g. grounding or screenspot-pro")
     raw: str = Field(default="", description="the model's answer as written (prefill included)")
     point: tuple[float, float] | None = Field(
@@ -50,6 +65,11 @@ class ResultRecord(BaseModel):
     )
     frame: FrameRecord | None = Field(default=None, description="the frame the model saw")
     status: Status
+    declined: bool = Field(
+        default=False,
+        description="the answer declined: no point, or one with both coordinates negative "
+        "(right for a refusal target, wrong for any other)",
+    )
     error: str | None = Field(default=None, description="why it is not correct, in one line")
     latency_s: float = 0.0
     prompt_tokens: int | None = None

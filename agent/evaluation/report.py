@@ -238,7 +238,9 @@ def _sample(order: int, record: ResultRecord, source: Path, directory: Path, sho
         "box": list(record.box),
         "point": list(record.point) if record.point is not None else None,
         "answer_box": list(record.answer_box) if record.answer_box is not None else None,
-        "distance": round(distance_to_box(record.point, record.box), 1) if record.point else None,
+        "distance": round(distance_to_box(record.point, record.box), 1)
+        if record.point and record.target != "refusal"
+        else None,
         "raw": record.raw,
         "error": record.error,
         "latency": record.latency_s,
@@ -285,10 +287,28 @@ def _percent(value: object) -> str | None:
     return f"{value * 100:.1f} %"
 
 
+def _own_keys(summary: Json) -> list[list[str]]:
+    """``[label, text]`` rows of the headline numbers other benchmarks publish, under their own
+    key names (:mod:`agent.evaluation.leaderboards`)."""
+    rows: list[list[str]] = []
+    boards = summary.get("osworld_g")
+    for name, board in boards.items() if isinstance(boards, dict) else ():
+        if isinstance(board, dict) and (value := _percent(board.get("Overall_Accuracy"))):
+            rows.append([f"{name} Overall_Accuracy", value])
+    for key, label, field in (
+        ("ui_vision", "UI-Vision Final Avg", "Final Avg"),
+        ("mmbench_gui_l2", "MMBench-GUI L2 Average accuracy", "Average accuracy"),
+    ):
+        board = summary.get(key)
+        if isinstance(board, dict) and (value := _percent(board.get(field))):
+            rows.append([label, value])
+    return rows
+
+
 def _headline(summary: Json | None) -> list[list[str]]:
     """``[label, text, kind]`` rows of the headline of ``summary.json`` (as written by
-    :func:`agent.evaluation.metric.summarize`): micro and macro accuracy, labelled, and the
-    counts by status."""
+    :func:`agent.evaluation.metric.summarize`): micro and macro accuracy, labelled, the other
+    benchmarks' own headline numbers, and the counts by status."""
     if summary is None:
         return []
     rows = []
@@ -308,6 +328,7 @@ def _headline(summary: Json | None) -> list[list[str]]:
         cells = accuracy.get("macro_cells")
         of = f"{cells} platform × type cells" if isinstance(cells, int) else "platform × type cells"
         rows.append([f"Macro accuracy (mean of {of})", macro])
+    rows += _own_keys(summary)
     rows = [[label, text, "accuracy"] for label, text in rows]
     counts = summary.get("statuses")
     if isinstance(counts, dict) and all(isinstance(v, int) for v in counts.values()):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agent.errors import ConfigurationError
-from agent.evaluation.metric import judge, markdown_table, summarize
+from agent.evaluation.metric import judge_target, markdown_table, summarize
 from agent.evaluation.outcomes import ResultRecord
 from agent.trajectory import now_iso
 
@@ -162,12 +162,17 @@ def write_summary(
 
 def rescore(directory: Path | str) -> dict[str, Any]:
     """Recompute every verdict and metric from ``results.jsonl`` alone (no model): an answer's
-    point is judged against its box again."""
+    point is judged against its target again (a declined answer: right only for a refusal)."""
     results = Results(Path(directory))
     if not results.records:
         raise ConfigurationError(f"{directory}: no results.jsonl to rescore")
     for key, record in results.records.items():
-        if record.point is not None and record.status in ("correct", "wrong"):
-            status = judge(record.point, None, record.box)
+        answered = record.point is not None and record.status in ("correct", "wrong")
+        if answered or (record.declined and record.status != "infra_error"):
+            target = record.target
+            if record.declined and target != "refusal":
+                continue  # wrong as recorded (parse_error, empty or wrong)
+            point = None if record.declined else record.point
+            status = judge_target(point, target=target, box=record.box, polygon=record.polygon)
             results.records[key] = record.model_copy(update={"status": status})
     return write_summary(results)
