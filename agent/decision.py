@@ -100,7 +100,11 @@ STYLE_MODEL_TYPES: dict[str, frozenset[str]] = {
     "qwen2vl": frozenset({"qwen2_vl"}),
     "uitars": frozenset({"qwen2_vl"}),
     "qwen3vl": frozenset({"qwen3_vl", "qwen3_vl_moe"}),
-}
+    "ui-venus": frozenset({"qwen2_5_vl"}),
+    "holo": frozenset({"qwen2_5_vl"}),
+    "gta1": frozenset({"qwen2_5_vl"}),
+    "gui-owl": frozenset({"qwen3_vl", "qwen3_vl_moe"}),
+}  # opencua: its own remote-code model type, not checked
 
 
 def check_grid(backend: Backend, style: Style) -> None:

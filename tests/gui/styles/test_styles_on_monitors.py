@@ -51,6 +51,13 @@ def qwen2vl_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_qwen2vl(tmp_path_factory.mktemp("model2") / "tiny")
 
 
+def pixels_for(style_name: str) -> int:
+    """The --max-pixels of a run: MAX_PIXELS, or the family's own maximum where its minimum is
+    above MAX_PIXELS (UI-Venus-7B: 2,000,000; min == max would leave no valid frame)."""
+    style = make_style(style_name)
+    return MAX_PIXELS if style.min_pixels <= MAX_PIXELS else style.max_pixels
+
+
 def answer_for(style_name: str, target: tuple[int, int], monitor: Monitor) -> str:
     """The style's own answer for a click at screen ``target`` and, where it can, 'done'."""
     style = make_style(style_name)
@@ -58,7 +65,7 @@ def answer_for(style_name: str, target: tuple[int, int], monitor: Monitor) -> st
         monitor.width,
         monitor.height,
         min_pixels=style.min_pixels,
-        max_pixels=max(MAX_PIXELS, style.min_pixels),
+        max_pixels=pixels_for(style_name),
         factor=style.factor,
     )
     point = to_model(Point.screen(*target), frame, monitor, style.space)
@@ -67,7 +74,7 @@ def answer_for(style_name: str, target: tuple[int, int], monitor: Monitor) -> st
     elif style.space is CoordinateSpace.REL1000:  # whole thousandths, as the models answer
         point = Point(x=round(point.x), y=round(point.y), space=point.space)
     actions: list[Action] = [Click(point=point)]
-    if style_name not in ("qwen25vl-grounding", "qwen2vl"):  # grounding styles end by themselves
+    if style_name not in GROUNDING:  # grounding styles end by themselves
         actions.append(Terminate(status="success"))
     text = "\n\n".join(style.render(a) for a in actions)
     for token in SPECIAL_TOKENS:  # decoding with skip_special_tokens drops them anyway
@@ -86,6 +93,9 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
+GROUNDING = ("qwen25vl-grounding", "qwen2vl", "opencua", "ui-venus", "gui-owl", "holo", "gta1")
+QWEN3_GRID = ("qwen3vl", "gui-owl")  # factor 32: not the tiny Qwen2.5-VL checkpoint's grid
+
 # every style on both layouts: through transformers (Qwen3-VL's grid needs its own checkpoint,
 # so qwen3vl goes through the HTTP backend) and, on the first layout, through the HTTP backend
 CASES = [
@@ -93,8 +103,8 @@ CASES = [
     for layout in LAYOUTS
     for style in STYLE_NAMES
     for backend in ("transformers", "openai")
-    if (backend == "transformers" and style != "qwen3vl")
-    or (backend == "openai" and (layout == "1920+1280" or style == "qwen3vl"))
+    if (backend == "transformers" and style not in QWEN3_GRID)
+    or (backend == "openai" and (layout == "1920+1280" or style in QWEN3_GRID))
 ]
 
 
@@ -131,7 +141,7 @@ def test_style_clicks_the_app_on_the_second_monitor(
             "--monitor",
             "2",
             "--max-pixels",
-            str(MAX_PIXELS),
+            str(pixels_for(style_name)),
             "--out",
             str(out),
             "--settle",

@@ -3,9 +3,11 @@
 The property, for any text: the call returns a valid result (``parse``: a non-empty list of
 actions that round-trips through ``ACTION_ADAPTER``, every point finite and in the style's space;
 ``locate``: a :class:`~agent.styles.base.Location` whose numbers are finite) or raises exactly
-:class:`~agent.errors.ParseError` with a message. Anything else (ValueError, KeyError,
-RecursionError, pydantic's ValidationError, OverflowError, TypeError...) is a parser bug. Each
-call must also return within :data:`BOUND_S`, so catastrophic regex backtracking is caught.
+:class:`~agent.errors.ParseError` with a message (or :class:`~agent.errors.NotFound`, the
+refusal answer of a family that has one: UI-Venus' ``[-1,-1]``, GUI-Owl's ``(0,0)``). Anything
+else (ValueError, KeyError, RecursionError, pydantic's ValidationError, OverflowError,
+TypeError...) is a parser bug. Each call must also return within :data:`BOUND_S`, so
+catastrophic regex backtracking is caught.
 
 Inputs: text over the grammars' own characters and tokens; answers of the right shape (tool
 calls, UI-TARS calls, grounding JSON and box tokens) with odd names and values; mutations of the
@@ -37,7 +39,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actions.schema import ACTION_ADAPTER, Wait, points_of
-from agent.errors import ParseError
+from agent.errors import NotFound, ParseError
 from agent.geometry import Point
 from agent.styles.base import Location, Style
 from agent.styles.jsontext import drop_blocks
@@ -79,8 +81,9 @@ def check(style: Style, method: str, text: str) -> None:
     started = time.perf_counter()
     try:
         result: Any = getattr(style, method)(text)
-    except ParseError as refused:
-        assert str(refused), "a ParseError needs a reason the model can read"
+    except (ParseError, NotFound) as refused:  # NotFound: a family's refusal answer
+        assert str(refused), "a refusal needs a reason the model can read"
+        assert "\n" not in str(refused) or isinstance(refused, ParseError)
         result = None
     elapsed = time.perf_counter() - started
     assert elapsed < BOUND_S, f"{style.name}.{method} took {elapsed:.2f} s on {text[:80]!r}"
@@ -270,7 +273,39 @@ def grounding_answers(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(["", "```json\n"])) + answer
 
 
-structured = st.one_of(tool_calls(), uitars_calls(), grounding_answers())
+@st.composite
+def family_answers(draw: st.DrawFn) -> str:
+    """The one-element families' grammars (OpenCUA pyautogui code, UI-Venus boxes, Holo JSON,
+    GTA1 points; GUI-Owl's are tool calls), odd names, values and code."""
+    values = draw(st.lists(numbers, min_size=4, max_size=4))
+    kind = draw(st.sampled_from(["code", "box", "holo", "pair"]))
+    if kind == "code":
+        name = draw(st.sampled_from(OPENCUA_NAMES))
+        code = draw(st.sampled_from(CODE_ARGS)).format(*values)
+        fence = draw(st.sampled_from(["", "```python\n", "Action: ", "x = 1; "]))
+        return f"{fence}pyautogui.{name}({code})" + draw(st.sampled_from(["", "\n```", ")"]))
+    if kind == "box":
+        size = draw(st.sampled_from([2, 4, 3]))
+        return "[" + ",".join(values[:size]) + "]"
+    if kind == "holo":
+        action = draw(st.sampled_from(['"click_absolute"', '"click"', '"type"', "1", "null"]))
+        return f'{{"action": {action}, "x": {values[0]}, "y": {values[1]}}}'
+    return f"({values[0]},{values[1]})"
+
+
+OPENCUA_NAMES = [
+    "click", "doubleClick", "rightClick", "moveTo", "dragTo", "scroll", "write", "typewrite",
+    "press", "hotkey", "hscroll", "launch", "__class__", "click.x",
+]  # fmt: skip
+CODE_ARGS = [
+    "x={0}, y={1}", "{0}, {1}", "({0}, {1})", "{0}", "", "x={0}", "clicks={0}, x={1}, y={2}",
+    "x={0}, y={1}, clicks={2}, button='right'", "'ctrl', 'c'", "['a', {0}]", "message={0}",
+    "x=__import__('os').system('true'), y={1}", "*[{0}, {1}]", "**{{'x': {0}}}", "x=-{0}, y=+{1}",
+    "x=[{0}] * 3, y={1}", "x=f'{{{0}}}', y={1}", "x={0}, y={1})\nimport os",
+]  # fmt: skip
+
+
+structured = st.one_of(tool_calls(), uitars_calls(), grounding_answers(), family_answers())
 
 
 @st.composite
@@ -328,6 +363,18 @@ def test_damaged_real_answers_are_read_or_refused(name: str, text: str) -> None:
 def test_grammar_shaped_answers_with_odd_values_are_read_or_refused(name: str, text: str) -> None:
     """Tool calls, UI-TARS calls and grounding answers of the right shape with odd actions,
     keys and values (nested JSON, 1e308, nan, 10**400 as digits), some of them damaged."""
+    check_all(name, text)
+
+
+@pytest.mark.parametrize("name", STYLE_NAMES)
+@FUZZ
+@given(text=family_answers())
+@example(text="[-1,-1]")
+@example(text="pyautogui.click(" + "-" * 100_000 + "1, 2)")
+@example(text="pyautogui.click(" + "9" * 5000 + ", 1)")
+def test_family_grammars_with_odd_values_are_read_or_refused(name: str, text: str) -> None:
+    """OpenCUA code, UI-Venus boxes, Holo JSON and GTA1 points with odd values, through every
+    style (refusals included: NotFound with a reason)."""
     check_all(name, text)
 
 
@@ -453,6 +500,12 @@ PATHOLOGICAL = {
     "fence-nesting": "```json\n" + '{"a":' * (LONG // 5),
     "bbox-list": "[" + '{"bbox_2d": [1, 2, 3, 4]},' * (LONG // 26) + "]",
     "huge-int": '{"action": "scroll", "pixels": ' + "9" * LONG + "}",
+    "pyautogui-calls": "pyautogui.click(" * (LONG // 16),
+    "pyautogui-lines": "pyautogui.click(1, 2)\n" * (LONG // 22),
+    "pyautogui-minus": "pyautogui.click(" + "-" * LONG,
+    "pyautogui-digits": "pyautogui.click(" + "1" * LONG,
+    "open-lists": "[1," * (LONG // 3),
+    "minus-ones": "[-1,-1]" * (LONG // 7),
     "answer-then-spaces": ANSWERS[0] + " " * LONG,
     "answer-repeated": "\n".join(ANSWERS) * 3,
 }

@@ -326,6 +326,7 @@ def test_qwen3vl_tool_and_grammar() -> None:
 # -- registry ------------------------------------------------------------------------------
 def test_registry_builds_every_style() -> None:
     spaces = {"qwen25vl": R, "qwen25vl-grounding": R, "qwen2vl": K, "uitars": K, "uitars15": R}
+    spaces |= {"opencua": R, "ui-venus": R, "holo": R, "gta1": R, "gui-owl": K}
     for name in STYLE_NAMES:
         style: Style = make_style(name)
         assert style.name == name
@@ -343,6 +344,10 @@ def test_registry_builds_every_style() -> None:
         make_style("gpt")
     with pytest.raises(ConfigurationError, match="no history"):
         make_style("qwen2vl", history_images=3)
+    for name in ("opencua", "ui-venus", "gui-owl", "holo", "gta1"):
+        assert make_style(name).history_images == 0
+        with pytest.raises(ConfigurationError, match="no history"):
+            make_style(name, history_images=1)
     with pytest.raises(ConfigurationError, match=">= 0"):
         make_style("uitars", history_images=-1)
 
