@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.desktops.base import DesktopConnection, DesktopSpec
+from agent.desktops.base import DEFAULT_PRIVATE_SIZE, DesktopConnection, DesktopSpec
 from agent.screen.capture import MonitorChoice
 
 __all__ = ["open_desktop"]
@@ -28,7 +28,7 @@ def open_desktop(
     if spec.kind == "private":
         from agent.desktops.private import PrivateDesktop
 
-        return PrivateDesktop(spec.size or (1280, 800), settle_s=settle_s, dry_run=dry_run,
+        return PrivateDesktop(spec.size or DEFAULT_PRIVATE_SIZE, settle_s=settle_s, dry_run=dry_run,
                               watch=watch)  # fmt: skip
     if spec.kind == "vnc":
         from agent.desktops.vnc import VNCDesktop

@@ -27,7 +27,7 @@ from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, Typ
 from agent.desktops.base import DesktopConnection, DesktopSpec
 from agent.desktops.rfb import RFBAuthError, RFBClient, RFBConnectError, RFBError
 from agent.errors import AgentError, CaptureError, ConfigurationError, ExecutionError
-from agent.geometry import Monitor, round_half_away
+from agent.geometry import Monitor, Point, round_half_away
 from agent.screen.capture import FrameImages, Screenshot
 
 __all__ = ["VNCDesktop", "VNCExecutor", "VNCScreen", "connect"]
@@ -106,9 +106,9 @@ class VNCExecutor:
         self.client.pointer(x, y, self._buttons)
         self._pointer = (x, y)
 
-    def _at(self, point: object) -> tuple[int, int]:
+    def _at(self, point: Point | None) -> tuple[int, int]:
         if point is not None:
-            xy: tuple[int, int] = point.screen_xy()  # type: ignore[attr-defined]
+            xy = point.screen_xy()
             self._move(*xy)
             return xy
         if self._pointer is None:
@@ -154,9 +154,9 @@ class VNCExecutor:
                 code = key_keysym(key)
                 self.client.key(code, True)
                 self._keys.append((key, code))
-            for key, code in reversed(list(self._keys)):
-                self.client.key(code, False)
-                self._keys.remove((key, code))
+            while self._keys:  # released in reverse order
+                self.client.key(self._keys[-1][1], False)
+                self._keys.pop()
         elif isinstance(action, TypeText):
             self.client.type_text(action.text.replace("\r\n", "\n"), self.type_delay_s)
         elif isinstance(action, Wait):

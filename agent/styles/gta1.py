@@ -1,7 +1,7 @@
 """GTA1: one element as a point ``(x,y)`` in absolute pixels of the resized image the model saw.
 
 Interface strings: Yan98/GTA1's grounding system prompt, as trycua/cua ``loops/gta1.py`` ports it
-(``SYSTEM_PROMPT`` ... ``.strip()``; ../shared/FACTS.md §10): it states "The image resolution is
+(``SYSTEM_PROMPT`` ... ``.strip()``): it states "The image resolution is
 height {height} and width {width}" with the RESIZED size, and asks for "(x,y)". The user turn is
 the screenshot, then the element's description. Bounds as the port: min 3,136, max 4096*2160
 (8,847,360) pixels; grid Qwen2.5-VL's (factor 28), the base of GTA1-7B/32B/72B.

@@ -1,7 +1,7 @@
 """GUI-Owl 1.5: one element through the Qwen3-VL ``computer_use`` tool, coordinates on a 0-1000
 grid of the resized screenshot.
 
-GUI-Owl 1.5 (X-PLUG/MobileAgent, Qwen3-VL base; ../shared/FACTS.md §10) is prompted with the
+GUI-Owl 1.5 (X-PLUG/MobileAgent, Qwen3-VL base) is prompted with the
 Qwen3-VL ``computer_use`` tool whose description says "The screen's resolution is 1000x1000."
 and answers ``<tool_call>`` JSON with a ``coordinate`` on that grid. This style reuses
 :mod:`agent.styles.qwen3vl` for all of it (tool description, system prompt, chat, the tool-call

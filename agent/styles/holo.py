@@ -1,8 +1,8 @@
 """Holo1.5: one element as ``{"action": "click_absolute", "x": .., "y": ..}`` in absolute
 pixels of the resized image the model saw.
 
-Interface strings: the Holo1.5 localization prompt as trycua/cua ``loops/holo.py`` sends it
-(../shared/FACTS.md §10), word for word in :data:`HOLO_PROMPT`; one user turn, the screenshot
+Interface strings: the Holo1.5 localization prompt as trycua/cua ``loops/holo.py`` sends it,
+word for word in :data:`HOLO_PROMPT`; one user turn, the screenshot
 then the prompt (Qwen2.5-VL's template adds its default system turn, written here explicitly).
 Holo1.5 is Qwen2.5-VL based: factor 28 and qwen-vl-utils' bounds 3,136 .. 12,845,056.
 

@@ -1,7 +1,7 @@
 """OpenCUA (7B/32B, Qwen2.5-VL based): answers are ``pyautogui`` calls such as
 ``pyautogui.click(x=1443, y=343)`` in absolute pixels of the resized image the model saw.
 
-Interface strings: xlang-ai/OpenCUA ``model/README.md`` (../shared/FACTS.md §10): the system
+Interface strings: xlang-ai/OpenCUA ``model/README.md``: the system
 prompt :data:`OPENCUA_SYSTEM_PROMPT`, word for word, then one user turn with the screenshot and
 the instruction; coordinates are in the smart-resized frame (factor 28, 3,136 .. 12,845,056).
 

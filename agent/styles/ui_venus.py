@@ -2,7 +2,7 @@
 image the model saw; the click is the box's centre.
 
 Interface strings: inclusionAI/UI-Venus, branch UI-Venus-1.0, ``models/grounding/`` (the 7B
-grounding model's inference code; see ../shared/FACTS.md §10): one user turn, the screenshot
+grounding model's inference code): one user turn, the screenshot
 then the prompt "Outline the position corresponding to the instruction: {}. The output should be
 only [x1,y1,x2,y2].", no system turn (Qwen2.5-VL's chat template then inserts "You are a helpful
 assistant.", written here explicitly as :mod:`agent.styles.qwen2vl` does). Its pixel bounds are

@@ -39,7 +39,7 @@ from agent.desktops.base import DEFAULT_PRIVATE_SIZE, DesktopConnection, Desktop
 from agent.errors import ConfigurationError
 from agent.grounding.base import Grounder
 from agent.models.base import Backend
-from agent.scripts.bundled import bundled_app, bundled_apps, bundled_tasks
+from agent.scripts.bundled import bundled_app, bundled_apps, bundled_task, bundled_tasks
 from agent.scripts.task_runner import CheckResult
 from agent.step import Step
 from agent.styles.base import Style
@@ -73,10 +73,7 @@ class RunRequest:
         (where a run goes unless the real display is asked for; default a private display)."""
         desktop = desktop or DesktopSpec("private", DEFAULT_PRIVATE_SIZE)
         if self.task is not None:
-            if self.task not in bundled_tasks():
-                raise ConfigurationError(
-                    f"no bundled task {self.task!r}; choose one of: {', '.join(bundled_tasks())}"
-                )
+            bundled_task(self.task)  # the one check of a name, with its one-line error
         elif not self.instruction.strip():
             raise ConfigurationError("type an instruction, or pick a bundled task")
         elif self.choice.is_ocr:
