@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actions.key_names import check_text, normalize_keys
 from actions.schema import Action, Click, Drag, KeyPress, MouseMove, Scroll, TypeText, Wait
-from actions.x11_keyboard import X11Keyboard
+from actions.x11_keyboard import X11Keyboard, raised_inside_xlib
 from agent.errors import Aborted, AgentError, ConfigurationError, ExecutionError, OutOfBounds
 from agent.geometry import CoordinateSpace, Monitor, Point, round_half_away
 
@@ -156,6 +156,29 @@ def _import_pyautogui(display: str | None) -> Any:
     return pyautogui
 
 
+_INTERRUPTED_MID_CALL = [False]  # pyautogui's X connection may be stuck (see _interruptible)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM may land inside python-xlib, which keeps its connection's state and
+    locks on the stack: the next call on that connection then waits forever. Such an interrupt
+    through here marks the connection, so that the next use opens a new one and drops the old
+    without a word on it."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        _INTERRUPTED_MID_CALL[0] = _INTERRUPTED_MID_CALL[0] or raised_inside_xlib(exc)
+        raise
+
+
+def _drop(connection: Any, stuck: bool) -> None:
+    """Close an X connection; one left stuck mid-call is closed without flushing (a flush would
+    wait for the reader that is gone)."""
+    with contextlib.suppress(Exception):
+        connection.display.close_internal("client") if stuck else connection.close()
+
+
 def _connected(x11: Any, display: str) -> bool:
     """pyautogui's X connection goes to ``display`` and still works (a display number is reused
     when an Xvfb stops and another starts, so the name alone does not tell). A round trip is
@@ -170,12 +193,34 @@ def _connected(x11: Any, display: str) -> bool:
     return True
 
 
+def _release_held(display: Any) -> list[str]:
+    """Release every pointer button and key the X server reports held; their names."""
+    from Xlib import XK, X
+    from Xlib.ext import xtest
+
+    released: list[str] = []
+    mask = display.screen().root.query_pointer().mask
+    for button, bit in ((1, X.Button1Mask), (2, X.Button2Mask), (3, X.Button3Mask)):
+        if mask & bit:
+            xtest.fake_input(display, X.ButtonRelease, button)
+            released.append(f"button {button}")
+    keymap = display.query_keymap()
+    pressed = [8 * i + b for i, byte in enumerate(keymap) for b in range(8) if byte & (1 << b)]
+    names = {v: k[3:] for k, v in vars(XK).items() if k.startswith("XK_")}
+    for code in pressed:
+        xtest.fake_input(display, X.KeyRelease, code)
+        released.append(names.get(display.keycode_to_keysym(code, 0)) or f"keycode {code}")
+    display.sync()
+    return released
+
+
 def _bind_pyautogui(display: str | None) -> Any:
     """pyautogui, connected to ``display`` (X11), with PAUSE 0 and the fail-safe on."""
     if _X11 and not display:
         raise ConfigurationError(_NO_DISPLAY)
     pg: Any = sys.modules.get("pyautogui") or _import_pyautogui(display)
-    if _X11 and display and not _connected(pg.platformModule, display):
+    stuck, _INTERRUPTED_MID_CALL[0] = _INTERRUPTED_MID_CALL[0], False
+    if _X11 and display and (stuck or not _connected(pg.platformModule, display)):
         x11, mouseinfo = pg.platformModule, sys.modules.get("mouseinfo")
         old = {id(d): d for d in (x11._display, getattr(mouseinfo, "_display", None)) if d}
         try:
@@ -188,8 +233,7 @@ def _bind_pyautogui(display: str | None) -> Any:
         if mouseinfo is not None:
             setattr(mouseinfo, "_display", x11._display)  # noqa: B010
         for conn in old.values():
-            with contextlib.suppress(Exception):
-                conn.close()
+            _drop(conn, stuck)
         width, height = pg.size()
         pg.FAILSAFE_POINTS[:] = [(0, 0), (0, height - 1), (width - 1, 0), (width - 1, height - 1)]
     pg.PAUSE = 0
@@ -236,19 +280,21 @@ class PyAutoGUIExecutor:
 
     def position(self) -> tuple[int, int]:
         """Where the pointer is, in screen coordinates."""
-        x, y = _bind_pyautogui(self.display).position()
+        with _interruptible():
+            x, y = _bind_pyautogui(self.display).position()
         return int(x), int(y)
 
     def execute(self, action: Action, monitor: Monitor) -> ActionResult:
         t0 = time.perf_counter()
         checked = check_action(action, monitor)
-        pg = _bind_pyautogui(self.display)
         try:
-            pg.failSafeCheck()
-            if isinstance(checked, _INSTANT_POINTER_ACTIONS):
-                self._dispatch_checked(pg, checked, monitor)
-            else:  # a drag or a wait keeps pyautogui's checks along the way: the user can stop it
-                self._dispatch(pg, checked, monitor)
+            with _interruptible():
+                pg = _bind_pyautogui(self.display)
+                pg.failSafeCheck()
+                if isinstance(checked, _INSTANT_POINTER_ACTIONS):
+                    self._dispatch_checked(pg, checked, monitor)
+                else:  # a drag or a wait keeps pyautogui's checks along the way: one can stop it
+                    self._dispatch(pg, checked, monitor)
         except AgentError:
             raise
         except pg.FailSafeException as exc:
@@ -314,6 +360,10 @@ class PyAutoGUIExecutor:
                     round_half_away(start[1] + (end[1] - start[1]) * f),
                 )
                 time.sleep(self.drag_step_s)
+        except KeyboardInterrupt as exc:  # inside python-xlib: let go on a new connection
+            _INTERRUPTED_MID_CALL[0] = raised_inside_xlib(exc)
+            _bind_pyautogui(self.display)
+            raise
         finally:  # always release, even when the fail-safe fired mid-drag
             pg.FAILSAFE = False
             try:
@@ -348,27 +398,9 @@ class PyAutoGUIExecutor:
         pg: Any = sys.modules.get("pyautogui")
         if pg is None:
             return []
-        released: list[str] = []
         if _X11 and self.display:
-            from Xlib import XK, X
-            from Xlib.ext import xtest
-
-            display = _bind_pyautogui(self.display).platformModule._display
-            mask = display.screen().root.query_pointer().mask
-            for button, bit in ((1, X.Button1Mask), (2, X.Button2Mask), (3, X.Button3Mask)):
-                if mask & bit:
-                    xtest.fake_input(display, X.ButtonRelease, button)
-                    released.append(f"button {button}")
-            keymap = display.query_keymap()
-            pressed = [8 * i + b for i, byte in enumerate(keymap) for b in range(8)
-                       if byte & (1 << b)]
-            names = {v: k[3:] for k, v in vars(XK).items() if k.startswith("XK_")}
-            for code in pressed:
-                xtest.fake_input(display, X.KeyRelease, code)
-                sym = display.keycode_to_keysym(code, 0)
-                released.append(names.get(sym) or f"keycode {code}")
-            display.sync()
-            return released
+            with _interruptible():
+                return _release_held(_bind_pyautogui(self.display).platformModule._display)
         pg.FAILSAFE = False
         try:
             pg.mouseUp(button="left")
@@ -379,10 +411,12 @@ class PyAutoGUIExecutor:
         return ["button 1", "modifiers"]
 
     def close(self) -> None:
-        """Unmap the characters this executor added to the X keyboard map."""
+        """Unmap the characters this executor added to the X keyboard map (on pyautogui's
+        connection as it is now: the one they were mapped on may have been replaced)."""
         keyboard, self._keyboard = self._keyboard, None
         if keyboard is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), _interruptible():
+                keyboard.connection = _bind_pyautogui(self.display).platformModule._display
                 keyboard.restore()
 
     def __enter__(self) -> PyAutoGUIExecutor:

@@ -46,7 +46,7 @@ from typing import Any
 from actions.key_names import KEYSYM_CODES, char_keysym, key_keysym
 from agent.errors import ExecutionError
 
-__all__ = ["X11Keyboard"]
+__all__ = ["X11Keyboard", "raised_inside_xlib"]
 
 _KEY_PRESS, _KEY_RELEASE = 2, 3  # X event types, for XTEST FakeInput
 _LOCK_MASK, _POINTER_ROOT = 1 << 1, 1
@@ -56,6 +56,18 @@ _TEXT_KEYS = {"\n": (KEYSYM_CODES["Return"], False), "\t": (KEYSYM_CODES["Tab"],
 
 Stroke = tuple[int, bool]  # (keysym, True if it may be reached with Shift: a character)
 KeyEvent = tuple[int, bool]  # (keycode, True for a press)
+
+
+def raised_inside_xlib(exc: BaseException) -> bool:
+    """``exc`` (an interrupt: Ctrl-C, SIGTERM) was raised while python-xlib code ran. Its
+    connection is then unusable: python-xlib keeps its send/receive state and locks on the
+    stack without ``finally``, so the next call on that connection waits forever."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith("Xlib."):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 class X11Keyboard:
@@ -127,13 +139,17 @@ class X11Keyboard:
 
     def _send(self, groups: Sequence[Sequence[KeyEvent]]) -> None:
         """Send key events group by group, ``delay_ms`` apart, and wait until the server has
-        handled them. A key still down when anything fails (an X error, KeyboardInterrupt) is
-        released on the same connection, so the server handles the release after the press."""
+        handled them. A key still down when anything stops it (an X error, KeyboardInterrupt) is
+        released on the same connection, so the server handles the release after the press;
+        except after an interrupt (Ctrl-C, SIGTERM) that landed inside python-xlib, which leaves
+        the connection waiting forever on its next call: then it is not used again (the executor
+        releases what the server reports held through a new one)."""
         conn = self.connection
         owned = {code for group in groups for code, _ in group} & set(self._owned.values())
         if owned:
             self._note_reader()
         down: list[int] = []
+        interrupted = False
         try:
             for i, group in enumerate(groups):
                 if i and self.delay_ms:
@@ -147,15 +163,23 @@ class X11Keyboard:
                         conn.xtest_fake_input(_KEY_RELEASE, code)
                         if code in down:
                             down.remove(code)
+        except KeyboardInterrupt as exc:
+            if interrupted := raised_inside_xlib(exc):
+                raise
+            for code in reversed(down):
+                conn.xtest_fake_input(_KEY_RELEASE, code)
+            raise
         except BaseException:
             for code in reversed(down):
                 conn.xtest_fake_input(_KEY_RELEASE, code)
             raise
         finally:
-            conn.sync()
             if owned:
                 self._sent |= owned
-                self._note_reader()
+            if not interrupted:
+                conn.sync()
+                if owned:
+                    self._note_reader()
 
     def _shift_code(self) -> int:
         for code in self.connection.get_modifier_mapping()[0]:

@@ -211,6 +211,7 @@ def child(
     display: VirtualDisplay, tmp_path: Path, config: dict[str, Any], path_prefix: str = ""
 ) -> tuple[subprocess.Popen[str], Path]:
     out = tmp_path / "run"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "child.json").write_text(json.dumps({"out": str(out), **config}))
     env = {**display.env, "PYTHONPATH": str(ROOT)}
     if path_prefix:
@@ -253,6 +254,27 @@ def test_sigterm_during_a_drag_leaves_no_button_held(
     aborted_by(trajectory, "terminated (SIGTERM)")
     assert [a.action for a in trajectory.steps[-1].executed] == ["mouse_move", "drag"]
     assert trajectory.steps[-1].error == "Aborted: terminated (SIGTERM)"
+
+
+def test_sigterm_landing_inside_python_xlib_never_hangs_the_run(
+    desk: Any, tmp_path: Path
+) -> None:
+    """A drag with no pause between its 3000 motion events spends its time inside python-xlib,
+    so SIGTERM lands mid-request there (its connection then waits forever on the next call: 21
+    of 30 such runs hung before the executor dropped an interrupted connection)."""
+    display, app = desk
+    drag = call({"action": "left_click_drag", "coordinate": at(app, "ok")})
+    start = call({"action": "mouse_move", "coordinate": at(app, "entry")})
+    for round_ in range(6):
+        proc, out = child(display, tmp_path / str(round_), {
+            "answers": [start + "\n" + drag], "drag_steps": 3000, "drag_step_s": 0.0,
+        })
+        wait_until(lambda: held(display)[0] != 0, 30, what="the drag to press the button")
+        time.sleep(0.05 * round_)
+        proc.send_signal(signal.SIGTERM)
+        assert finish(proc) == "aborted", f"round {round_}"
+        assert held(display) == (0, [])
+        aborted_by(load_trajectory(out), "terminated (SIGTERM)")
 
 
 def test_keys_and_buttons_left_held_are_released_when_the_run_stops(

@@ -9,6 +9,7 @@ import importlib.util
 from collections.abc import Collection
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -24,7 +25,7 @@ from actions.key_names import (
     normalize_keys,
     split_combo,
 )
-from actions.x11_keyboard import X11Keyboard
+from actions.x11_keyboard import X11Keyboard, raised_inside_xlib
 from agent.errors import ExecutionError, ModelError, ParseError
 
 
@@ -357,6 +358,20 @@ def test_an_interrupted_key_event_leaves_no_key_down(fail_at: int) -> None:
     with pytest.raises(KeyboardInterrupt):
         kb.press(["shift", "a", "b"])
     assert conn.down == set() and conn.syncs  # released, and the server has handled it
+
+
+def test_an_interrupt_inside_python_xlib_leaves_its_connection_alone() -> None:
+    """Raised in python-xlib's own code (its globals name an ``Xlib.`` module, as its frames
+    do), the interrupt leaves the connection stuck: not one more call goes out on it."""
+    kb, conn = keyboard()
+    inside: dict[str, Any] = {"__name__": "Xlib.protocol.display"}
+    exec("def send(*args):\n    raise KeyboardInterrupt", inside)  # noqa: S102 - test's own code
+    sent = conn.xtest_fake_input
+    conn.xtest_fake_input = lambda t, d: inside["send"]() if conn.key_events == 1 else sent(t, d)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        kb.press(["shift", "a"])
+    assert raised_inside_xlib(caught.value)
+    assert conn.down == {11} and conn.syncs == 0  # Shift is for the executor to release
 
 
 def test_held_modifiers_and_caps_lock_are_cleared_while_typing() -> None:
