@@ -3,8 +3,8 @@ transformers, on a GPU or the CPU.
 
 The backend owns the frame: captures are resized with :func:`agent.geometry.smart_resize` under
 the backend's ``min_pixels``/``max_pixels`` before the processor sees them, and the processor is
-loaded with the same bounds, so its own resize is the identity. After preprocessing, the frame
-the model really saw (``image_grid_thw * patch_size``) is compared with the computed one; any
+given bounds under which its own resize is the identity on those frames. After preprocessing, the
+frame the model really saw (``image_grid_thw * patch_size``) is compared with the computed one; any
 difference raises :class:`~agent.errors.FrameMismatch` instead of clicking in the wrong place.
 Decoding is greedy unless ``sample=True``.
 
@@ -88,6 +88,8 @@ def to_hf_conversation(messages: Sequence[Message]) -> list[dict[str, Any]]:
     ]
 
 
+_ANY_FRAME = 1 << 40  # pixels: no frame is larger
+
 class TransformersBackend(PixelBudget):
     """A Qwen-VL checkpoint (Hub id or local directory) run with transformers.
 
@@ -169,14 +171,23 @@ class TransformersBackend(PixelBudget):
         model_type = getattr(self.net.config, "model_type", None)
         self._model_type = model_type if isinstance(model_type, str) and model_type else None
         image_processor = self.processor.image_processor
-        # The same bounds as the pre-resize. transformers 5.x reads them from ``size`` (passing
-        # min/max_pixels to from_pretrained warns on every call since 5.18); 4.x also keeps them
-        # as attributes. The grid check in complete() proves they took effect.
-        image_processor.size = {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
-        for name, value in (("min_pixels", self.min_pixels), ("max_pixels", self.max_pixels)):
+        factor = int(image_processor.patch_size) * int(image_processor.merge_size)
+        # Every image arrives already in its frame (_images), so the processor's own resize must
+        # be the identity on frames: bounds from the least frame to any frame. The pre-resize's
+        # bounds would move a frame that Qwen's rule put outside them, as it does when they are
+        # close: 1920x1080 under 2,000,000 both ways is 1876x1036 (shrunk by floor to fit the
+        # upper bound, so under the lower one), which the processor grew to 1904x1064; under
+        # 4,000,000 both ways 2688x1512 (grown by ceil, over the upper one), which it shrank to
+        # 2660x1484. transformers 5.x reads the bounds from ``size`` (passing min/max_pixels to
+        # from_pretrained warns on every call since 5.18); 4.x also keeps them as attributes.
+        # The grid check in complete() proves the frame was what the model saw.
+        bounds = {"min_pixels": factor * factor, "max_pixels": _ANY_FRAME}
+        image_processor.size = {
+            "shortest_edge": bounds["min_pixels"], "longest_edge": bounds["max_pixels"]
+        }
+        for name, value in bounds.items():
             if name in vars(image_processor):
                 setattr(image_processor, name, value)
-        factor = int(image_processor.patch_size) * int(image_processor.merge_size)
         if factor != self.factor:
             raise ConfigurationError(
                 f"{self.model} resizes images to multiples of {factor}, but the style expects "

@@ -58,6 +58,28 @@ def test_answer_and_frame(checkpoint: Path, size: tuple[int, int], max_pixels: i
     ]
 
 
+@pytest.mark.parametrize("pixels", [1_003_520, 2_000_000, 4_000_000])
+def test_equal_pixel_bounds_give_the_frame_the_official_processor_gives(
+    checkpoint: Path, pixels: int
+) -> None:
+    """min_pixels == max_pixels: Qwen's rule puts 1920x1080 outside one bound (shrunk by floor
+    under 2,000,000, grown by ceil over 4,000,000); the model still sees exactly the frame that
+    the checkpoint's own processor makes of the original screenshot (it saw 1904x1064 and
+    2660x1484, a FrameMismatch, while the processor kept the pre-resize's bounds)."""
+    from transformers import AutoProcessor
+
+    image = Image.new("RGB", (1920, 1080), (30, 60, 90))
+    official = AutoProcessor.from_pretrained(str(checkpoint)).image_processor
+    official.size = {"shortest_edge": pixels, "longest_edge": pixels}
+    _, rows, columns = official(images=[image], return_tensors="pt")["image_grid_thw"][0].tolist()
+    patch = int(official.patch_size)
+    backend = TransformersBackend(str(checkpoint), min_pixels=pixels, max_pixels=pixels)
+    frame = backend.frame_for(1920, 1080)
+    assert (frame.width, frame.height) == (columns * patch, rows * patch)
+    style = Qwen25VLComputerUse()
+    assert backend.complete(style.messages("Click OK", frame, image, []), frame).frame == frame
+
+
 def test_generation_is_deterministic_without_a_script(tmp_path: Path) -> None:
     directory = build_tiny_qwen25vl(tmp_path / "free")
     backend = TransformersBackend(str(directory), max_pixels=200_000, max_new_tokens=12)
