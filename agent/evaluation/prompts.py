@@ -8,6 +8,15 @@ assistant." with the function-calling block of the ``computer_use`` tool stating
 resolution, a user turn of the image then the raw instruction, and the assistant turn prefilled
 up to ``"coordinate": [`` so that the model only writes the numbers. Its answer is read with
 the prefill in front (2 numbers: a point; 4: a box, counted by its centre).
+
+``mmbench-gui`` is MMBench-GUI L2's default prompt (open-compass/MMBench-GUI
+``benchmarks/l2_element_grounding.py``: ``L2_SYSTEM_PROMPT_DEFAULT`` and
+``L2_USER_PROMPT_DEFAULT``, word for word): that system prompt, then a user turn of the image
+and "Output only the coordinate (x,y) of one point ...". Its answer is the first ``(x,y)`` (or
+``[x,y]``) pair, as its default parser reads it: both numbers in [0, 1] are fractions of the
+image (the scorer's "normalised" rule), else they are in the style's space (resized pixels for
+Qwen2.5-VL, 0-1000 for Qwen3-VL: the scorer's model wrappers map them to the image the same
+way). A family that answers in its own format anyway is read as the style reads it.
 """
 
 from __future__ import annotations
@@ -15,23 +24,35 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from PIL import Image
 
 from agent.chat import Message
 from agent.errors import ConfigurationError
-from agent.geometry import ModelFrame, Point
+from agent.geometry import CoordinateSpace, ModelFrame, Point
 from agent.styles.base import Location, Style
 from agent.styles.qwen25vl import FN_CALL_TEMPLATE, computer_use_tool
 
 __all__ = ["PRO_PREFILL", "PROMPTS", "EvalPrompt", "check_prompt", "make_prompt"]
 
-PROMPTS = ("grounding", "screenspot-pro")
+PROMPTS = ("grounding", "screenspot-pro", "mmbench-gui")
 PRO_PREFILL = (
     '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": ['
 )
 _PRO_STYLES = ("qwen25vl", "qwen25vl-grounding")
+# open-compass/MMBench-GUI benchmarks/l2_element_grounding.py, word for word
+MMBENCH_L2_SYSTEM = (
+    "You are a GUI agent. You are given a task and a screenshot of the screen. You need to "
+    "finish this task following instructions from users."
+)
+MMBENCH_L2_USER = (
+    "Output only the coordinate (x,y) of one point in your response. What element matches the "
+    "following task: {instruction}"
+)
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_PAIR = re.compile(rf"[(\[]\s*{_NUM}\s*,\s*{_NUM}\s*[)\]]")  # starts with a bracket: linear
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,9 @@ class EvalPrompt:
     def messages(self, instruction: str, frame: ModelFrame, image: Image.Image) -> list[Message]:
         if self.name == "grounding":
             return self.style.grounding_messages(instruction, frame, image)
+        if self.name == "mmbench-gui":
+            user = MMBENCH_L2_USER.format(instruction=instruction)
+            return [Message("system", (MMBENCH_L2_SYSTEM,)), Message("user", (image, user))]
         tools = json.dumps(computer_use_tool(frame), ensure_ascii=False)
         system = "You are a helpful assistant.\n\n" + FN_CALL_TEMPLATE.format(tools=tools)
         return [
@@ -61,7 +85,20 @@ class EvalPrompt:
         text = self.prefill + completion
         if self.name == "screenspot-pro":
             return self._read_numbers(text)
+        if self.name == "mmbench-gui":
+            return self._read_pair(text)
         return self.style.locate(text)
+
+    def _read_pair(self, text: str) -> Location:
+        match = _PAIR.search(text)
+        if match is None:
+            return self.style.locate(text)  # the family's own format, or its ParseError
+        x, y = float(match.group(1)), float(match.group(2))
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return self.style.locate(text)
+        fractions = 0 <= x <= 1 and 0 <= y <= 1
+        space = CoordinateSpace.REL1 if fractions else self.style.space
+        return Location(Point(x=x, y=y, space=space))
 
     def _read_numbers(self, text: str) -> Location:
         from agent.styles.base import box_location

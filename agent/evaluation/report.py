@@ -12,7 +12,8 @@ Content-Security-Policy, every text (instructions, model answers) rendered with 
   image, referenced by its path relative to ``report.html``. ``thumbnails=False`` shows the full
   images instead (the browser scales them).
 * **Marks** are an SVG overlay whose viewBox is the ORIGINAL image size, the pixels the records
-  are in: the ground-truth box, the predicted point (and box), and for a miss a line from the
+  are in: the ground-truth box (an OSWorld-G polygon target as its polygon, a refusal target
+  with no mark: nothing is there), the predicted point (and box), and for a miss a line from the
   point to the nearest point of the box. The thumbnail is only the background, so the marks are
   exact at any display size.
 * **Filters** by status, platform, group, type and application and a text search, with a live
@@ -236,6 +237,8 @@ def _sample(order: int, record: ResultRecord, source: Path, directory: Path, sho
         "display": [shot.width, shot.height],
         "size": list(record.image_size),
         "box": list(record.box),
+        "target": record.target,
+        "polygon": list(record.polygon) if record.polygon is not None else None,
         "point": list(record.point) if record.point is not None else None,
         "answer_box": list(record.answer_box) if record.answer_box is not None else None,
         "distance": round(distance_to_box(record.point, record.box), 1)

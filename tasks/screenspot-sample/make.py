@@ -12,7 +12,9 @@ toolkit that drew the target, never from a grounder:
 
 It writes ``images/*.png``, the ScreenSpot v1 files ``screenspot_{web,desktop,mobile}.json``
 (``bbox`` = x, y, w, h), the ScreenSpot-Pro files ``<application>_<platform>.json`` (``bbox`` =
-x1, y1, x2, y2, with ``img_size``) describing the same samples, and the counts table in
+x1, y1, x2, y2, with ``img_size``) describing the same samples, the same targets in the formats
+of OSWorld-G, UI-Vision and MMBench-GUI L2 (:func:`suite_records`; ``make.py --suites`` writes
+only those, from the committed files, without rendering), and the counts table in
 ``README.md``. Content is fixed, nothing is random and nothing touches the network. Needs
 playwright (the ``dev`` extra), chromium, Xvfb and python3-tk.
 """
@@ -52,6 +54,8 @@ __all__ = [
     "Target",
     "build",
     "counts_table",
+    "suite_records",
+    "write_suites",
     "load_samples",
     "pixel_box",
     "pro_files",
@@ -402,6 +406,102 @@ def pro_records(
     return files
 
 
+# what the OSWorld-G file asks for that is on none of these screens: right only when declined
+REFUSALS = (
+    ("web_login_x1.png", "Open the shopping cart"),
+    ("web_invoices_x1.png", "Play the tutorial video"),
+    ("mobile_messages_x2.png", "Show the weather forecast"),
+    ("desktop_editor_x1.png", "Open the chess board"),
+)
+# MMBench-GUI L2's platform names: the phone screens are web pages (Chromium's mobile emulation)
+MMBENCH_PLATFORMS = {"web": "os_web", "mobile": "os_web", "desktop": "os_linux"}
+UI_VISION_SPLITS = ("basic", "functional", "spatial")
+
+
+def suite_records(samples: Sequence[Sample]) -> dict[str, Any]:
+    """The same targets in the formats of OSWorld-G, UI-Vision and MMBench-GUI L2 (FACTS §10),
+    one folder each: ``osworld-g/OSWorld-G.json`` (every third target a polygon: its box's four
+    corners, clockwise; the rest ``bbox`` x, y, w, h; and :data:`REFUSALS`) with
+    ``classification_result.json`` (text targets ``text_matching``, icons
+    ``element_recognition``, refusals ``refusal``);
+    ``ui-vision/element_grounding_{basic,functional,spatial}.json`` (the targets dealt round the
+    three files in turn; x1, y1, x2, y2 pixels); ``mmbench-gui/L2_annotations.json`` (boxes as
+    fractions of the image; ``basic`` at the first scale of a screen, ``advanced`` at the
+    second)."""
+    osworld: list[dict[str, Any]] = []
+    classes: dict[str, list[str]] = {"text_matching": [], "element_recognition": [], "refusal": []}
+    splits: dict[str, list[dict[str, Any]]] = {name: [] for name in UI_VISION_SPLITS}
+    mmbench: list[dict[str, Any]] = []
+    for n, s in enumerate(samples):
+        x1, y1, x2, y2 = s.box
+        item = {"id": f"sample-{n:03d}", "image_path": s.image, "image_size": list(s.size),
+                "instruction": s.target.instruction}  # fmt: skip
+        if n % 3 == 2:
+            item |= {"box_type": "polygon", "box_coordinates": [x1, y1, x2, y1, x2, y2, x1, y2]}
+        else:
+            item |= {"box_type": "bbox", "box_coordinates": [x1, y1, x2 - x1, y2 - y1]}
+        osworld.append(item | {"GUI_types": ["Text" if s.target.ui_type == "text" else "Icon"]})
+        classes["text_matching" if s.target.ui_type == "text" else "element_recognition"].append(
+            item["id"]
+        )
+        splits[UI_VISION_SPLITS[n % 3]].append(
+            {
+                "image_path": s.image,
+                "image_size": list(s.size),
+                "prompt_to_evaluate": s.target.instruction,
+                "bbox": list(s.box),
+                "element_type": s.target.ui_type,
+                "platform": s.shot.data_source,
+            }  # fmt: skip
+        )
+        w, h = s.size
+        mmbench.append(
+            {
+                "index": n,
+                "image_path": s.image,
+                "instruction": s.target.instruction,
+                "bbox": [x1 / w, y1 / h, x2 / w, y2 / h],
+                "grounding_type": "basic" if s.scale == s.shot.scales[0] else "advanced",
+                "data_type": s.target.ui_type,
+                "platform": MMBENCH_PLATFORMS[s.shot.platform],
+                "app_name": s.shot.application,
+            }  # fmt: skip
+        )
+    sizes = {s.image: list(s.size) for s in samples}
+    for n, (image, instruction) in enumerate(REFUSALS):
+        osworld.append(
+            {
+                "id": f"refusal-{n}",
+                "image_path": image,
+                "image_size": sizes[image],
+                "instruction": instruction,
+                "box_type": "refusal",
+                "box_coordinates": [],
+                "GUI_types": [],
+            }  # fmt: skip
+        )
+        classes["refusal"].append(f"refusal-{n}")
+    files: dict[str, Any] = {
+        "osworld-g/OSWorld-G.json": osworld,
+        "osworld-g/classification_result.json": classes,
+    }
+    files |= {f"ui-vision/element_grounding_{k}.json": v for k, v in splits.items()}
+    files["mmbench-gui/L2_annotations.json"] = mmbench
+    return files
+
+
+def write_suites(samples: Sequence[Sample], folder: Path = HERE) -> None:
+    """:func:`suite_records` into one folder per benchmark under ``folder`` (their images are
+    ``images/``: ``gui-agent eval FOLDER/osworld-g --images FOLDER/images``)."""
+    for name, content in suite_records(samples).items():
+        path = folder / name
+        path.parent.mkdir(exist_ok=True)
+        if isinstance(content, list):
+            write_json(path, content)
+        else:
+            path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
 def pro_files() -> list[str]:
     """The ScreenSpot-Pro file names, one per application."""
     apps = dict.fromkeys(shot.application for shot in SHOTS)
@@ -482,6 +582,7 @@ def build(folder: Path = HERE) -> list[Sample]:
     for files in (v1_records(samples), pro_records(samples)):
         for name, records in files.items():
             write_json(folder / name, records)
+    write_suites(samples, folder)
     update_readme(samples, folder / "README.md")
     total = folder_bytes(folder)
     if total > MAX_BYTES:
@@ -490,6 +591,9 @@ def build(folder: Path = HERE) -> list[Sample]:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--suites"]:  # the other benchmarks' files only, from the committed set
+        write_suites(load_samples())
+        return
     samples = build()
     print(counts_table(samples))
     print(f"{folder_bytes(HERE) / 1e6:.2f} MB in {HERE}")

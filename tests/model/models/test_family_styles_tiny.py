@@ -59,3 +59,26 @@ def test_ui_venus_box_and_refusal_through_the_tiny_model(tmp_path: Path) -> None
     with pytest.raises(UnusableAnswer) as declined:
         ground(image, "the OK button", backend, style)
     assert declined.value.kind == "NotFound" and isinstance(declined.value.cause, NotFound)
+
+
+@pytest.mark.parametrize(
+    "style_name,answer",
+    [
+        ("opencua", "pyautogui.click(x=322, y=238)"),
+        ("holo", '{"action": "click_absolute", "x": 322, "y": 238}'),
+    ],
+)
+def test_a_family_point_through_the_tiny_model(
+    tmp_path: Path, style_name: str, answer: str
+) -> None:
+    """OpenCUA's pyautogui code and Holo1.5's JSON, answered by the real transformers path at
+    the centre of the 644x476 frame it saw: the image's centre."""
+    style = make_style(style_name)
+    checkpoint = build_tiny_qwen25vl(tmp_path / style_name, answer=answer)
+    backend = TransformersBackend(
+        str(checkpoint), min_pixels=style.min_pixels, max_pixels=style.max_pixels
+    )
+    image = Image.new("RGB", (640, 480), (30, 60, 90))
+    result = ground(image, "the OK button", backend, style)
+    assert result.raw_output == answer
+    assert result.point == (320, 240)

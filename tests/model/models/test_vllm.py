@@ -272,3 +272,55 @@ def test_an_evaluation_through_vllm(
         assert record["point"] == [x, y]
         x1, y1, x2, y2 = sample.box
         assert record["status"] == ("correct" if x1 <= x <= x2 and y1 <= y <= y2 else "wrong")
+
+
+# the family styles the tiny Qwen2.5-VL checkpoint can serve (Qwen2.5-VL's grid, resized
+# pixels): each answer in the family's own format, at the same point of the frame
+FAMILY_ANSWERS = {
+    "opencua": "pyautogui.click(x=300, y=200)",
+    "ui-venus": "[297,198,303,202]",  # a box; its centre (300, 200) is the click
+    "holo": '{"action": "click_absolute", "x": 300, "y": 200}',
+    "gta1": "(300,200)",
+}
+
+
+@pytest.mark.parametrize("style_name", sorted(FAMILY_ANSWERS))
+def test_a_family_style_evaluates_through_vllm(
+    server: VLLMServer, checkpoint: Path, tmp_path: Path, style_name: str
+) -> None:
+    """`gui-agent eval --style S` through vLLM: S's prompt is served, S's answer read, each
+    point mapped from S's frame (UI-Venus' minimum pixels upscale: another frame) and scored."""
+    from agent.evaluation.benchmarks import load_samples
+    from agent.geometry import round_half_away
+
+    script_answer(checkpoint, FAMILY_ANSWERS[style_name])
+    style = make_style(style_name)
+    sample_set = ROOT / "tasks" / "screenspot-sample"
+    annotation = sample_set / "sample-tk_linux.json"
+    out = tmp_path / style_name
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "agent.cli", "eval", str(annotation), "--images",
+            str(sample_set / "images"), "--out", str(out), "--backend", "openai",
+            "--base-url", server.base_url, "--api-model", server.served_model, "--limit", "4",
+            "--style", style_name, "--no-report",
+        ],
+        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = (out / "results.jsonl").read_text().splitlines()
+    records = {r["id"]: r for r in map(json.loads, lines)}
+    samples = load_samples([annotation], sample_set / "images", limit=4)
+    assert set(records) == {s.id for s in samples}
+    for sample in samples:
+        record = records[sample.id]
+        assert record["raw"] == FAMILY_ANSWERS[style_name], record["raw"]
+        w, h = sample.image_size
+        frame = ModelFrame.for_image(w, h, min_pixels=style.min_pixels, max_pixels=style.max_pixels)
+        assert (record["frame"]["width"], record["frame"]["height"]) == (frame.width, frame.height)
+        x = round_half_away(300 * w / frame.width)
+        y = round_half_away(200 * h / frame.height)
+        assert record["point"] == [x, y]
+        x1, y1, x2, y2 = sample.box
+        assert record["status"] == ("correct" if x1 <= x <= x2 and y1 <= y <= y2 else "wrong")
