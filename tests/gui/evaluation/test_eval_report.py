@@ -420,3 +420,33 @@ def test_bad_directories_are_configuration_errors(images: Path, tmp_path: Path) 
     with pytest.raises(ConfigurationError, match="not a JSON object"):
         write_report(out)
     assert not (out / "report.html").exists()
+
+
+def test_osworld_g_polygons_and_refusals_are_drawn_as_such(
+    opened: Opener, images: Path, tmp_path: Path
+) -> None:
+    """A polygon target is drawn as its polygon (scored point in polygon), a refusal target as
+    nothing; a refusal answered with a point once broke the page's script (no report at all)."""
+    triangle = (100.0, 100.0, 300.0, 100.0, 100.0, 200.0)
+    records = [
+        rec("p1", "desk.png", (100, 100, 300, 200), target="polygon", polygon=triangle,
+            point=(280, 190), status="wrong", raw="(280,190)", latency_s=0.5, frame=FRAME,
+            error="the point (280, 190) is outside the polygon"),
+        rec("r1", "desk.png", (0, 0, 0, 0), target="refusal", point=(400, 300),
+            status="wrong", raw="(400,300)", latency_s=0.5, frame=FRAME,
+            error="a point for a refusal item"),
+        rec("r2", "desk.png", (0, 0, 0, 0), target="refusal", status="correct",
+            raw="I cannot find it", latency_s=0.5, frame=FRAME),
+    ]  # fmt: skip
+    out = write_run(tmp_path / "osworld-g", images, records, summary=True)
+    write_report(out)
+    page = opened(out / "report.html")
+    assert shown(page) == 3
+    polygon = page.locator('.sample[data-id="p1"] polygon.gt-polygon')
+    assert polygon.count() == 1
+    assert polygon.get_attribute("points") == "100,100 300,100 100,200"
+    assert page.locator('.sample[data-id="p1"] .miss').count() == 0  # no "nearest box point"
+    for refusal in ("r1", "r2"):
+        assert page.locator(f'.sample[data-id="{refusal}"] .gt-box').count() == 0
+    assert page.locator('.sample[data-id="r1"] .pred-point').count() == 1
+    assert "refusal item" in page.text_content('.sample[data-id="r1"]')
