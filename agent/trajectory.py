@@ -157,6 +157,11 @@ class TargetRecord(_Record):
     box: tuple[int, int, int, int] | None = Field(
         default=None, description="the target's box in capture pixels, when known"
     )
+    label_box: tuple[int, int, int, int] | None = Field(
+        default=None,
+        description="the label's box in capture pixels, where ``box`` is the form control found "
+        "beside it (an input field, a checkbox)",
+    )
     score: float | None = Field(default=None, description="the cache's match score")
     offset: tuple[float, float] | None = Field(
         default=None,

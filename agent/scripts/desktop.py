@@ -50,10 +50,12 @@ from agent.errors import (
 )
 from agent.geometry import Point
 from agent.grounding.base import Grounder
+from agent.grounding.controls import ControlKind
 from agent.grounding.vlm import VLMGrounder
 from agent.loop import Agent
 from agent.models.base import Backend
 from agent.screen.capture import CaptureSource
+from agent.scripts.forms import CheckboxStep, ShowsStep
 from agent.scripts.location_cache import CacheMode, LocationCache
 from agent.scripts.steps import CheckStep, NoteStep, QueryStep, Target, TargetStep
 from agent.secrets import Secrets
@@ -66,6 +68,12 @@ __all__ = ["Desktop"]
 Model = TypeVar("Model", bound=BaseModel)
 Direction = Literal["up", "down", "left", "right"]
 Button = Literal["left", "right", "middle"]
+#: what ``fill`` does before it types: select the field's line and delete it
+CLEAR_LINE: list[Action] = [
+    KeyPress(keys=("end",)),
+    KeyPress(keys=("shift", "home")),
+    KeyPress(keys=("backspace",)),
+]
 
 
 class Desktop:
@@ -239,14 +247,63 @@ class Desktop:
         secret: bool = False,
         key: str | None = None,
     ) -> None:
-        """Type ``text`` (into ``into`` after clicking it). ``secret``: the text is never
-        written anywhere; steps record a placeholder. ``{NAME}`` of a known secret is filled in
-        when typed."""
+        """Type ``text``, appended to what the field holds: into the input field labelled
+        ``into`` after clicking it (the field beside the label, never the label), else where the
+        focus is. ``secret``: the text is never written anywhere; steps record a placeholder.
+        ``{NAME}`` of a known secret is filled in when typed."""
         if into is not None:
-            self.click(into, key=key)
+            self._field("type", into, key)
         if secret:
             text = self.secrets.add(text)
         self._plain("type", [TypeText(text=text)], description=self.secrets.redact(text))
+
+    def fill(
+        self,
+        text: str,
+        *,
+        into: str | None = None,
+        secret: bool = False,
+        key: str | None = None,
+    ) -> None:
+        """Replace what the input field labelled ``into`` (else the focused one) holds with
+        ``text``: click it, select its line (End, Shift+Home: the same in GTK, Qt, Tk and web
+        pages), delete it, type."""
+        if into is not None:
+            self._field("fill", into, key)
+        self._plain("fill", CLEAR_LINE, description=f"clear {into or 'the focused field'}")
+        if text:
+            self.type(text, secret=secret)
+
+    def select(
+        self, option: str, *, in_: str, key: str | None = None, timeout_s: float = 5.0
+    ) -> None:
+        """Pick ``option`` in the combo box / drop-down labelled ``in_``: open it, click the
+        option, then look until the closed box shows it (AssertionFailed after
+        ``timeout_s``)."""
+        self._field("select", in_, key)
+        self.click(option, key=f"{key or in_}: {option}")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            look = ShowsStep(self.grounder, "select", in_, option)
+            self._run(look, f"select {option} in {in_}", failure=NotFound)
+            if look.shown:
+                return
+            if time.monotonic() + self.poll_s > deadline:
+                raise AssertionFailed(
+                    f'"{in_}" does not show "{option}" after choosing it: {look.detail}',
+                    self._last_screenshot(),
+                )
+            time.sleep(self.poll_s)
+
+    def check(self, label: str, *, key: str | None = None) -> bool:
+        """Make the checkbox labelled ``label`` checked: look, click only if it is not, look
+        again (AssertionFailed if it did not change). Whether it clicked. Never cached: a state
+        is read off the screen every time (``key`` is taken for task files' sake)."""
+        return self._set_checkbox("check", label, True)
+
+    def uncheck(self, label: str, *, key: str | None = None) -> bool:
+        """Make the checkbox labelled ``label`` unchecked (see :meth:`check`)."""
+        return self._set_checkbox("uncheck", label, False)
 
     def press(self, *keys: str) -> None:
         """Press a key or a combination: ``press("enter")``, ``press("ctrl", "s")``."""
@@ -352,6 +409,35 @@ class Desktop:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _field(self, verb: str, label: str, key: str | None) -> Point:
+        """Click the input field labelled ``label`` (cached as ``field: KEY``)."""
+        step = self._targets(
+            verb,
+            [(label, f"field: {key or label}")],
+            lambda points: [Click(point=points[0])],
+            control="field",
+        )
+        return step.found[0].point
+
+    def _set_checkbox(self, verb: str, label: str, want: bool, timeout_s: float = 5.0) -> bool:
+        step = CheckboxStep(self.grounder, verb, label, want, self.clamp)
+        self._run(step, f"{verb} {label}", failure=NotFound)
+        if not step.clicked:
+            return False
+        deadline = time.monotonic() + timeout_s
+        while True:
+            look = CheckboxStep(self.grounder, verb, label, None, self.clamp)
+            self._run(look, f"{verb} {label}: look again", failure=NotFound)
+            if look.state == want:
+                return True
+            if time.monotonic() + self.poll_s > deadline:
+                state = "checked" if look.state else "unchecked"
+                raise AssertionFailed(
+                    f'the checkbox "{label}" is still {state} after a click',
+                    self._last_screenshot(),
+                )
+            time.sleep(self.poll_s)
+
     def _point_action(self, verb: str, description: str, key: str | None, make: Any) -> Point:
         step = self._targets(verb, [(description, key)], lambda points: [make(points[0])])
         return step.found[0].point
@@ -361,11 +447,12 @@ class Desktop:
         verb: str,
         wanted: list[tuple[str, str | None]],
         build: Any,
+        control: ControlKind | None = None,
     ) -> TargetStep:
         targets = []
         for description, key in wanted:
             key = key or description
-            targets.append(Target(description, key, self._uses[key]))
+            targets.append(Target(description, key, self._uses[key], control=control))
             self._uses[key] += 1
         decider = TargetStep(
             self.grounder, verb, targets, build, cache=self.cache, clamp=self.clamp

@@ -24,6 +24,7 @@ from agent.decision import Decision, Situation, UnusableAnswer
 from agent.errors import ModelError, ParseError
 from agent.geometry import CoordinateSpace, ModelFrame, Point, to_screen
 from agent.grounding.base import Grounder, Located, Sighting, grounder_name
+from agent.grounding.controls import ControlKind, locate_control
 from agent.screen.capture import Screenshot
 from agent.scripts.location_cache import LocationCache
 from agent.styles.jsontext import extract_objects, loads_lenient, strip_fences
@@ -43,6 +44,9 @@ class Target:
     key: str
     occurrence: int
     cacheable: bool = True
+    control: ControlKind | None = None
+    """a form control named by its label (``field``: the input ``type: {into: ...}`` means),
+    not the element the description's text is on"""
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,12 @@ class TargetStep(_Base):
             cache_note = lookup.reason if lookup.reason == "cache off" else f"miss: {lookup.reason}"
             if self.cache.mode == "read-only" and cache_note.startswith("miss"):
                 cache_note += " (read-only: not stored)"
-        located = self.grounder.locate(shot.image, target.description)
+        label_box = None
+        if target.control is None:
+            located = self.grounder.locate(shot.image, target.description)
+        else:
+            control = locate_control(self.grounder, shot.image, target.control, target.description)
+            located, label_box = control.located, control.label_box
         point = to_screen(located.point, located.frame, shot.monitor, clamp=self.clamp)
         pixel = located.pixel(self.clamp)
         record = self._record(
@@ -163,6 +172,7 @@ class TargetStep(_Base):
             cache=cache_note,
             pixel=(float(pixel[0]), float(pixel[1])),
             box=located.box_pixels(clamp=True),
+            label_box=label_box,
             model_point=located.point,
             frame=FrameRecord.of(located.frame),
         )

@@ -9,6 +9,7 @@
       - click: Display name
       - type: ${user}
       - press: [ctrl, s]
+      # forms: type/fill {text, into: LABEL}, select: {option, in: LABEL}, check/uncheck: LABEL
       - wait_for: {target: Saved, timeout_s: 5}
     check:
       - visible: Saved
@@ -51,6 +52,12 @@ class TypeSpec(_Spec):
     text: str
     into: str | None = None
     secret: bool = False
+
+
+class SelectSpec(_Spec):
+    option: str
+    in_: str = Field(alias="in")
+    """the label of the combo box / drop-down"""
 
 
 class ScrollSpec(_Spec):
@@ -98,6 +105,10 @@ VERBS: dict[str, type[_Spec] | None] = {
     "right_click": TargetSpec,
     "hover": TargetSpec,
     "type": TypeSpec,
+    "fill": TypeSpec,
+    "select": SelectSpec,
+    "check": TargetSpec,
+    "uncheck": TargetSpec,
     "press": None,
     "scroll": ScrollSpec,
     "drag": DragSpec,

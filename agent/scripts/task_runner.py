@@ -38,6 +38,7 @@ from agent.scripts.task_file import (
     Launch,
     QuerySpec,
     ScrollSpec,
+    SelectSpec,
     TargetSpec,
     Task,
     TaskStep,
@@ -47,7 +48,7 @@ from agent.scripts.task_file import (
 from agent.step import Step
 from agent.trajectory import RunStatus
 
-__all__ = ["CheckResult", "TaskResult", "check_launchable", "run_task"]
+__all__ = ["CheckResult", "TaskResult", "app_environment", "check_launchable", "run_task"]
 
 VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -219,14 +220,18 @@ def _launch(
             command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=dict(env) if env is not None else None,
+            env=app_environment(env),
         )
     except OSError as exc:
         raise ConfigurationError(f"cannot launch {command[0]}: {exc.strerror or exc}") from exc
     deadline = time.monotonic() + launch.timeout_s
     if launch.wait_for is not None:
         remaining = max(0.1, deadline - time.monotonic())
-        desktop.wait_for(subst(launch.wait_for), remaining)
+        try:
+            desktop.wait_for(subst(launch.wait_for), remaining)
+        except BaseException:
+            _stop(app)  # the caller never gets it to stop
+            raise
         return app
     last = before
     changed = False
@@ -247,6 +252,15 @@ def _launch(
     raise ConfigurationError(
         f"{command[0]} drew nothing on the screen within {launch.timeout_s:g} s"
     )
+
+
+def app_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment an app is launched with: ``env`` (default this process's) without the
+    Qt variables OpenCV (imported by the OCR grounder) sets in this process to point Qt at its own
+    plugins: a Qt app (PyQt from Debian, any Qt program) given them fails to start."""
+    base = dict(env) if env is not None else dict(os.environ)
+    marker = f"{os.sep}cv2{os.sep}"
+    return {k: v for k, v in base.items() if not (k.startswith("QT_QPA_") and marker in v)}
 
 
 def _stop(app: subprocess.Popen[bytes] | None) -> None:
@@ -282,7 +296,10 @@ def _do(step: TaskStep, desktop: Desktop, subst: _Variables) -> None:
             getattr(desktop, step.verb)(target, key=key)
     elif isinstance(spec, TypeSpec):
         into = subst(spec.into) if spec.into else None
-        desktop.type(subst(spec.text), into=into, secret=spec.secret, key=spec.into)
+        write = desktop.fill if step.verb == "fill" else desktop.type
+        write(subst(spec.text), into=into, secret=spec.secret, key=spec.into)
+    elif isinstance(spec, SelectSpec):
+        desktop.select(subst(spec.option), in_=subst(spec.in_), key=spec.in_)
     elif isinstance(spec, ScrollSpec):
         at = subst(spec.at) if spec.at else None
         desktop.scroll(spec.direction, spec.amount, at, key=spec.at)

@@ -193,7 +193,9 @@ class Oracle:
         prompt = messages[-1].text
         state = json.loads(self.state.read_text())
         if query := re.search(r"The user query: (.*)", prompt):
-            x, y, w, h = state["widgets"][WIDGETS[query.group(1).strip()]]
+            asked = query.group(1).strip()  # a widget, or the input field a label names
+            asked = re.sub(r'^the input field labelled "(.*)"$', r"\1", asked)
+            x, y, w, h = state["widgets"][WIDGETS[asked]]
             seen = to_model(
                 Point.screen(x + w // 2, y + h // 2), self.frame, Monitor(1, 0, 0, *SIZE)
             )

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent.errors import ConfigurationError
-from agent.scripts.task_file import QuerySpec, TargetSpec, TypeSpec, load_task
+from agent.scripts.task_file import QuerySpec, SelectSpec, TargetSpec, TypeSpec, load_task
 
 GOOD = """\
 name: save-preferences
@@ -75,3 +75,29 @@ def test_bad_task_files_are_one_line_errors(tmp_path: Path, text: str, message: 
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read task file"):
         load_task(tmp_path / "nope.yaml")
+
+
+def test_the_form_verbs(tmp_path: Path) -> None:
+    task = load_task(write(tmp_path, """\
+name: form
+steps:
+  - fill: {text: Paris, into: City}
+  - select: {option: Spain, in: Country}
+  - check: Newsletter
+  - uncheck: {target: Accept terms}
+"""))  # fmt: skip
+    fill, select, check, uncheck = task.script()
+    assert fill.verb == "fill" and fill.spec == TypeSpec(text="Paris", into="City")
+    assert select.spec == SelectSpec.model_validate({"option": "Spain", "in": "Country"})
+    assert (check.verb, check.spec) == ("check", TargetSpec(target="Newsletter"))
+    assert uncheck.spec == TargetSpec(target="Accept terms")
+    with pytest.raises(ConfigurationError, match=r"steps\[0\]: select.in: Field required"):
+        load_task(write(tmp_path, "name: f\nsteps:\n  - select: {option: Spain}\n"))
+
+
+def test_an_app_is_launched_without_the_qt_plugin_path_opencv_sets() -> None:
+    from agent.scripts.task_runner import app_environment
+
+    cv2 = "/venv/site-packages/cv2/qt/plugins"
+    env = {"DISPLAY": ":5", "QT_QPA_PLATFORM_PLUGIN_PATH": cv2, "QT_QPA_PLATFORM": "xcb"}
+    assert app_environment(env) == {"DISPLAY": ":5", "QT_QPA_PLATFORM": "xcb"}
