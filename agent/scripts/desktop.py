@@ -276,24 +276,39 @@ class Desktop:
 
     def select(
         self, option: str, *, in_: str, key: str | None = None, timeout_s: float = 5.0
-    ) -> None:
-        """Pick ``option`` in the combo box / drop-down labelled ``in_``: open it, click the
-        option, then look until the closed box shows it (AssertionFailed after
-        ``timeout_s``)."""
+    ) -> bool:
+        """Pick ``option`` in the combo box / drop-down labelled ``in_``: look first (a box
+        already showing it is left alone), open it, wait until the option is drawn (opening it
+        once more if the list never showed: a busy toolkit drops a click), click it, then look
+        until the closed box shows it (AssertionFailed after ``timeout_s``). Whether it
+        clicked."""
+        if self._shows(option, in_)[0]:
+            return False
         self._field("select", in_, key)
+        try:
+            self.wait_for(option, timeout_s)
+        except WaitTimeout:
+            self._field("select", in_, key)
+            self.wait_for(option, timeout_s)
         self.click(option, key=f"{key or in_}: {option}")
         deadline = time.monotonic() + timeout_s
         while True:
-            look = ShowsStep(self.grounder, "select", in_, option)
-            self._run(look, f"select {option} in {in_}", failure=NotFound)
-            if look.shown:
-                return
+            shown, seen = self._shows(option, in_)
+            if shown:
+                return True
             if time.monotonic() + self.poll_s > deadline:
                 raise AssertionFailed(
-                    f'"{in_}" does not show "{option}" after choosing it: {look.detail}',
+                    f'"{in_}" does not show "{option}" after choosing it: {seen}',
                     self._last_screenshot(),
                 )
             time.sleep(self.poll_s)
+
+    def _shows(self, option: str, label: str) -> tuple[bool, str]:
+        """One recorded look: does the closed box labelled ``label`` show ``option``? And
+        what was seen there."""
+        look = ShowsStep(self.grounder, "select", label, option)
+        self._run(look, f"select {option} in {label}", failure=NotFound)
+        return bool(look.shown), look.detail
 
     def check(self, label: str, *, key: str | None = None) -> bool:
         """Make the checkbox labelled ``label`` checked: look, click only if it is not, look

@@ -168,7 +168,8 @@ def test_a_qt_form_through_the_desktop_api(virtual_display: Any, tmp_path: Path)
             desktop.type("Ada", into="Name")
             desktop.fill("Paris", into="the City field")
             desktop.type(PASSWORD, into="Password", secret=True)
-            desktop.select("Spain", in_="Country")
+            assert desktop.select("Spain", in_="Country") is True
+            assert desktop.select("Spain", in_="Country") is False  # shown already: left alone
             assert desktop.check("Newsletter") is False  # checked already: nothing clicked
             assert desktop.uncheck("Newsletter") is True
             assert desktop.check("Accept terms") is True
@@ -270,6 +271,9 @@ class QtOracle:
         if shown := re.search(r'the text "(.*)" shown in the field labelled "(.*)""\?', prompt):
             value = state["country"]
             return json.dumps({"visible": value == shown.group(1), "reason": f"it shows {value}"})
+        if drawn := re.search(r'visible on the screen: "(.*)"\?', prompt):  # an open list's row
+            visible = drawn.group(1) in state["rows"]
+            return json.dumps({"visible": visible, "reason": "in the open list" if visible else "-"})
         raise AssertionError(f"an unexpected prompt: {prompt}")
 
 
