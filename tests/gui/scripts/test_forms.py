@@ -273,7 +273,7 @@ class QtOracle:
             return json.dumps({"visible": value == shown.group(1), "reason": f"it shows {value}"})
         if drawn := re.search(r'visible on the screen: "(.*)"\?', prompt):  # an open list's row
             visible = drawn.group(1) in state["rows"]
-            return json.dumps({"visible": visible, "reason": "in the open list" if visible else "-"})
+            return json.dumps({"visible": visible, "reason": "the open list" if visible else "-"})
         raise AssertionError(f"an unexpected prompt: {prompt}")
 
 
