@@ -109,9 +109,20 @@ def _at(text: Located, box: Box, latency_s: float) -> Located:
     )
 
 
-def checkbox_state(grounder: Grounder, image: Image.Image, label: str) -> tuple[bool, Control]:
+def checkbox_state(
+    grounder: Grounder, image: Image.Image, label: str, known: Control | None = None
+) -> tuple[bool, Control]:
     """Whether the checkbox labelled ``label`` is checked, and where it is: read off the box
-    beside the label (OCR), or asked (a model)."""
+    beside the label (OCR), or asked (a model). ``known``: the control an earlier look found,
+    read again where it was (OCR) after a click, which does not move it: the pointer is still
+    over it, and a toolkit's hover look can hide its edges (Tk's active background is as light
+    as the lower and right sides of its box)."""
+    if isinstance(grounder, OCRGrounder) and known is not None:
+        box = known.located.box_pixels(clamp=True)
+        assert box is not None
+        where = ",".join(map(str, box))
+        located = replace(known.located, latency_s=0.0, raw_output=f"the box seen at {where}")
+        return is_marked(image, box), replace(known, located=located)
     control = locate_control(grounder, image, "checkbox", label)
     if isinstance(grounder, OCRGrounder):
         box = control.located.box_pixels(clamp=True)

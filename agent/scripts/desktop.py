@@ -441,7 +441,7 @@ class Desktop:
             return False
         deadline = time.monotonic() + timeout_s
         while True:
-            look = CheckboxStep(self.grounder, verb, label, None, self.clamp)
+            look = CheckboxStep(self.grounder, verb, label, None, self.clamp, step.control)
             self._run(look, f"{verb} {label}: look again", failure=NotFound)
             if look.state == want:
                 return True

@@ -19,7 +19,7 @@ from agent.decision import Decision, Situation, UnusableAnswer
 from agent.errors import ModelError
 from agent.geometry import to_screen
 from agent.grounding.base import Grounder
-from agent.grounding.controls import checkbox_state, shows
+from agent.grounding.controls import Control, checkbox_state, shows
 from agent.scripts.steps import _Base
 from agent.trajectory import TargetRecord
 
@@ -28,18 +28,27 @@ __all__ = ["CheckboxStep", "ShowsStep"]
 
 class CheckboxStep(_Base):
     """Reads the checkbox labelled ``label``; clicks it when ``want`` (True: checked) differs.
-    ``want`` None only reads. The state read is in :attr:`state`, whether it clicked in
-    :attr:`clicked`."""
+    ``want`` None only reads; ``known``, the control an earlier look found, is read again where
+    it was (see :func:`~agent.grounding.controls.checkbox_state`). The state read is in
+    :attr:`state`, the control in :attr:`control`, whether it clicked in :attr:`clicked`."""
 
     def __init__(
-        self, grounder: Grounder, verb: str, label: str, want: bool | None, clamp: bool = False
+        self,
+        grounder: Grounder,
+        verb: str,
+        label: str,
+        want: bool | None,
+        clamp: bool = False,
+        known: Control | None = None,
     ) -> None:
         super().__init__(grounder, verb)
         self.label = label
         self.want = want
         self.clamp = clamp
+        self.known = known
         self.state: bool | None = None
         self.clicked = False
+        self.control: Control | None = None
 
     def decide(self, situation: Situation) -> Decision:
         self.shot = shot = situation.screenshot
@@ -47,13 +56,13 @@ class CheckboxStep(_Base):
         self.state, self.clicked = None, False
         record = TargetRecord(verb=self.verb, description=self.label)
         try:
-            state, control = checkbox_state(self.grounder, shot.image, self.label)
+            state, control = checkbox_state(self.grounder, shot.image, self.label, self.known)
         except ModelError as exc:
             partial = Decision(actions=[], frame=situation.frame, source="script", targets=[record])
             raise UnusableAnswer(exc, partial) from exc
         located = control.located
         pixel = located.pixel(clamp=True)
-        self.state = state
+        self.state, self.control = state, control
         self.clicked = self.want is not None and state != self.want
         outcome = ("checked" if state else "unchecked") + (": clicked" if self.clicked else "")
         record = record.model_copy(

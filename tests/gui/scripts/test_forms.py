@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,29 @@ steps:
   - click: OK
 """)  # fmt: skip
     assert wait_for_file(result) == "Ada|Paris|Italy|FALSE|TRUE|\n"
+
+
+def test_a_tk_form_with_an_option_menu(
+    gui_agent: Any, virtual_display: Any, tmp_path: Path
+) -> None:
+    """Tk's own widgets: entries beside their labels (a click on a Tk label does not focus its
+    entry), an OptionMenu (a button that opens a menu) and Checkbuttons."""
+    display = virtual_display(*SIZE)
+    result = tmp_path / "tk.txt"
+    app = f"exec {sys.executable} {APPS / 'tk_form.py'} > {result} 2>/dev/null"
+    run_task_file(gui_agent, display, tmp_path, f"""\
+name: tk-form
+launch: {{command: [sh, -c, "{app}"], wait_for: Country}}
+steps:
+  - type: {{text: Ada, into: Name}}
+  - fill: {{text: Paris, into: City}}
+  - select: {{option: Italy, in: Country}}
+  - check: Newsletter
+  - uncheck: Newsletter
+  - check: Accept terms
+  - click: OK
+""")  # fmt: skip
+    assert wait_for_file(result) == "Ada|Paris||Italy|False|True\n"
 
 
 def test_a_qt_form_through_the_desktop_api(virtual_display: Any, tmp_path: Path) -> None:
