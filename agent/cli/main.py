@@ -28,6 +28,10 @@ with the offline OCR grounder, or a model if one is given and usable, and writes
 ``gui-agent record --out DIR [--task-out FILE.yaml] [--backend ocr]`` records what a person does
 on the desktop until Ctrl-C, SIGTERM or the stop hotkey (:mod:`agent.runs.recorder`), as a
 trajectory that replays, and a task file.
+``gui-agent batch TASK.yaml --rows ROWS.csv --out DIR [--desktops N | --desktop vnc://...]
+[--ray ADDRESS] [--resume]`` runs the task once per row on a pool of desktops, here or on a Ray
+cluster (:mod:`agent.batch`): ``DIR/results.jsonl``, a summary and ``index.html``; the exit code
+is 0 when every row passed, 1 when a task failed, 4 when a row ended in an error.
 ``gui-agent replay RUN_DIR [--mode exact|scaled|reground]`` replays a recorded run without the
 model (:mod:`agent.runs.replay`), recorded like a run; the exit code is the replay's status (1
 when it diverged: nothing of the diverging step was done).
@@ -35,7 +39,8 @@ when it diverged: nothing of the diverging step was done).
 This module parses the command line and calls the command, imported when it runs: run and demo
 are in :mod:`agent.cli.run`, ground in :mod:`agent.cli.ground`, replay, view and export in
 :mod:`agent.cli.trajectories`, eval in :mod:`agent.cli.evaluate`, ui in :mod:`agent.cli.web`, mcp
-in :mod:`agent.cli.serve_mcp`, record in :mod:`agent.cli.record`; the options and builders they
+in :mod:`agent.cli.serve_mcp`, record in :mod:`agent.cli.record`, batch in
+:mod:`agent.cli.batches`; the options and builders they
 share are in :mod:`agent.cli.options`. Environment variables are read there and nowhere else:
 the API key of the OpenAI-compatible backend (``--api-key-env``, default ``OPENAI_API_KEY``),
 the values of ``--secret NAME`` and of the secrets a replayed run types, the VNC password
@@ -150,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("recording", type=Path, help="the run's trajectory directory")
     view.add_argument("--open", action="store_true", help="open it in the web browser")
     _record_parser(commands)
+    _batch_parser(commands)
     export = commands.add_parser("export", help="turn recorded runs into fine-tuning data")
     export.add_argument("recordings", nargs="+", type=Path, help="trajectory directories")
     export.add_argument(
@@ -169,10 +175,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, required=True, help="the evaluation's directory")
     ev.add_argument(
         "--prompt",
-        choices=["grounding", "screenspot-pro"],
+        choices=["grounding", "screenspot-pro", "mmbench-gui"],
         default="grounding",
         help="grounding: the style's own; screenspot-pro: the official harness's Qwen2.5-VL "
-        "prompt (the answer prefilled up to the coordinate)",
+        "prompt (the answer prefilled up to the coordinate); mmbench-gui: MMBench-GUI L2's",
     )
     ev.add_argument("--lang", choices=["en", "cn"], default="en", help="cn: instruction_cn")
     ev.add_argument("--limit", type=positive_int, help="the first N samples only")
@@ -261,6 +267,51 @@ def _record_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     model_options(rec)
 
 
+def _batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bat = commands.add_parser(
+        "batch", help="run a task once per row of a CSV/JSONL file, on many desktops at once"
+    )
+    bat.add_argument("task", type=Path, help="the task file (YAML)")
+    bat.add_argument(
+        "--rows", type=Path, required=True, help="ROWS.csv or ROWS.jsonl: a row's columns or "
+        "keys are the task's variables; one run per row",
+    )  # fmt: skip
+    bat.add_argument("--out", type=Path, required=True, help="the batch's directory")
+    bat.add_argument("--resume", action="store_true", help="run only the rows not finished yet")
+    pool = bat.add_argument_group("desktops")
+    pool.add_argument(
+        "--desktops", type=positive_int, help="private displays started for the batch (per node "
+        "with --ray; default 1)",
+    )  # fmt: skip
+    pool.add_argument(
+        "--desktop", action="append", default=[], metavar="SPEC",
+        help="vnc://HOST:PORT (repeatable; each runs one row at a time), or private:WxH (the "
+        "private displays' size)",
+    )  # fmt: skip
+    pool.add_argument("--vnc-password-env", metavar="NAME", help="env var with the VNC password")
+    pool.add_argument(
+        "--row-retries", type=int, default=2,
+        help="runs of a row whose desktop failed (VNC dropped, display or node died), each on "
+        "another desktop; a task that failed is never retried",
+    )  # fmt: skip
+    pool.add_argument(
+        "--ray", metavar="ADDRESS", help="run on a Ray cluster: auto, HOST:PORT or "
+        "ray://HOST:PORT (the ray extra); --desktops N per node",
+    )  # fmt: skip
+    bat.add_argument("--cache", type=Path, help="location cache file (default: beside the task)")
+    bat.add_argument(
+        "--cache-mode", choices=get_args(CacheMode), default="read-only",
+        help="read-only by default: parallel runs never write one cache file",
+    )  # fmt: skip
+    model_options(bat)
+    bat.add_argument("--max-steps", type=positive_int, default=15, help="model calls at most")
+    bat.add_argument("--max-retries", type=int, default=2, help="bad answers in a row fed back")
+    bat.add_argument("--dry-run", action="store_true", help="decide but do not act")
+    bat.add_argument("--settle", type=float, default=0.3, help="seconds to wait after an action")
+    bat.add_argument("--history-images", type=int, default=None, help="past screenshots shown")
+    safety_options(bat)
+
+
 #: command -> "module:function" (imported when the command runs: the CLI starts light)
 _COMMANDS = {
     "run": "agent.cli.run:run",
@@ -273,6 +324,7 @@ _COMMANDS = {
     "ui": "agent.cli.web:ui",
     "record": "agent.cli.record:record",
     "mcp": "agent.cli.serve_mcp:mcp",
+    "batch": "agent.cli.batches:batch",
 }
 
 
