@@ -1,7 +1,10 @@
 """A window of six buttons for the batch tests (stdlib tkinter only): a click on one writes
-``{"pressed": NAME, "pid": PID}`` to ``--out`` and shows "Pressed NAME". ``--mode slow`` waits
-8 s before its window appears (time for a test to kill the display under it), ``--mode crash``
-exits at once with an error, ``--mode hang`` never shows a window and ignores SIGTERM.
+``{"pressed": NAME, "pid": PID}`` to ``--out`` and shows "Pressed NAME". ``--mode slow`` connects
+to the display at once, as apps do, but shows its window only 8 s later (time for a test to kill
+the display or the node under it; an app that slept before connecting outlived its lost node and
+opened its window on the next display given the same number, where the retried row clicked it),
+``--mode crash`` exits at once with an error, ``--mode hang`` never shows a window and ignores
+SIGTERM.
 ``--state PATH``: once drawn, write each button's centre on the screen there."""
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         while True:
             time.sleep(1)
+    root = tk.Tk()  # on the display first, as an app is: it dies with its display
     if args.mode == "slow":
-        time.sleep(8)
-    root = tk.Tk()
+        root.withdraw()
+        root.after(8000, root.deiconify)
     root.title("Buttons")
     root.geometry("+40+40")
     root.configure(background="#f5f5f2")
