@@ -24,16 +24,15 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from slow_model import SlowModel  # noqa: E402 - bench/slow_model.py
 
 from agent.cli.main import main as gui_agent  # noqa: E402
 
@@ -41,29 +40,6 @@ ANSWER = (
     '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
     '"coordinate": [200, 150]}}\n</tool_call>'
 )
-
-
-class _Slow(BaseHTTPRequestHandler):
-    latency_s = 1.0
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(self.latency_s)
-        body = json.dumps({
-            "id": "x", "object": "chat.completion", "created": 0, "model": "slow",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": ANSWER}}],
-            "usage": {"prompt_tokens": 10**6, "completion_tokens": 30, "total_tokens": 10**6},
-        }).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
 
 def task_file(work: Path, steps: int) -> Path:
@@ -105,16 +81,15 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=1000.0)
     parser.add_argument("--waves", type=int, default=4, help="rows = waves x N (N = 1: x 2)")
     args = parser.parse_args()
-    _Slow.latency_s = args.latency_ms / 1000
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    floor = args.steps * _Slow.latency_s
+    floor = args.steps * args.latency_ms / 1000
     print(f"{os.cpu_count()} cores; {args.steps} steps a row, the model answering after "
           f"{args.latency_ms:g} ms (a row's floor: {floor:g} s)")  # fmt: skip
     base = None
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    with (
+        SlowModel(ANSWER, args.latency_ms / 1000) as model,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        work, url = Path(tmp), model.url
         task = task_file(work, args.steps)
         print(f"{'N':>3} {'rows':>5} {'wall s':>7} {'rows/min':>9} {'speed-up':>9} "
               f"{'row s (median)':>15} {'driver CPU ms/step':>19}")  # fmt: skip
@@ -127,7 +102,6 @@ def main() -> None:
             print(f"{n:>3} {rows:>5} {got['wall']:>7.1f} {got['per_min']:>9.1f} "
                   f"{speed_up:>8.2f}x {got['row_s']:>9.1f} ({of_floor:.1f}x floor) "
                   f"{per_step:>12.1f}")  # fmt: skip
-    server.shutdown()
 
 
 if __name__ == "__main__":

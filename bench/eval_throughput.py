@@ -26,9 +26,7 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
+from slow_model import SlowModel  # noqa: E402 - bench/slow_model.py
 
 from agent.evaluation.benchmarks import Sample, load_samples  # noqa: E402
 from agent.evaluation.harness import ModelAsker, evaluate  # noqa: E402
@@ -75,28 +74,6 @@ def dataset(work: Path, count: int, generated: bool) -> tuple[list[Path], Path]:
     return [path], images
 
 
-class _Slow(BaseHTTPRequestHandler):
-    latency_s = 0.2
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(self.latency_s)
-        body = json.dumps({
-            "id": "x", "object": "chat.completion", "created": 0, "model": "slow",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": ANSWER}}],
-            "usage": {"prompt_tokens": 10**6, "completion_tokens": 30, "total_tokens": 10**6},
-        }).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 def measure(
     samples: list[Sample], files: list[Path], images: Path, asker: Any, out: Path, **kw: int
 ) -> float:
@@ -131,19 +108,17 @@ def main() -> None:
         print(f"local tiny model, {label:<18} batch 1: {one:6.2f} samples/s   batch 8: "
               f"{eight:6.2f} samples/s   ratio {eight / one:.2f}x (target >= 3x)")  # fmt: skip
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    http = ModelAsker(OpenAIBackend(url, "slow", api_key="x", check_prompt_tokens=False), prompt)
-    for latency in args.latency_ms:
-        _Slow.latency_s = latency / 1000
-        single = measure(samples, files, images, http, work / f"c1-{latency}", concurrency=1)
-        many = measure(samples, files, images, http, work / f"c8-{latency}", concurrency=8)
-        ratio = many / single
-        print(f"http, {latency:5g} ms/request   concurrency 1: {single:6.2f} samples/s   "
-              f"concurrency 8: {many:6.2f} samples/s   ratio {ratio:.2f}x = {ratio / 8:.2f} of "
-              "the ideal 8x (target >= 0.8)")  # fmt: skip
-    server.shutdown()
+    with SlowModel(ANSWER, 0.2) as model:
+        backend = OpenAIBackend(model.url, "slow", api_key="x", check_prompt_tokens=False)
+        http = ModelAsker(backend, prompt)
+        for latency in args.latency_ms:
+            model.latency_s = latency / 1000
+            single = measure(samples, files, images, http, work / f"c1-{latency}", concurrency=1)
+            many = measure(samples, files, images, http, work / f"c8-{latency}", concurrency=8)
+            ratio = many / single
+            print(f"http, {latency:5g} ms/request   concurrency 1: {single:6.2f} samples/s   "
+                  f"concurrency 8: {many:6.2f} samples/s   ratio {ratio:.2f}x = {ratio / 8:.2f} "
+                  "of the ideal 8x (target >= 0.8)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,16 +10,12 @@ exit code is 0 when every row passed, 1 when a task failed, 4 when a row ended i
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from agent.cli.exit_codes import EXIT_CODES
-from agent.errors import ConfigurationError, Terminated
+from agent.cli.exit_codes import EXIT_CODES, sigterm_stops
+from agent.errors import ConfigurationError
 
 __all__ = ["batch", "forwarded_options"]
 
@@ -51,18 +47,6 @@ def forwarded_options(args: argparse.Namespace) -> list[str]:
         else:
             line += [flag, str(value)]
     return line
-
-
-@contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    def stop(number: int, frame: FrameType | None) -> None:
-        raise Terminated("terminated (SIGTERM)")
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -112,7 +96,7 @@ def batch(args: argparse.Namespace) -> int:
         summary = write_summary(args.out, ledger.records.values(), len(rows))
         write_index(args.out, ledger.records.values())
         return _report(summary, args.out)
-    with _sigterm_stops():
+    with sigterm_stops():
         cluster = None
         slots: list[Slot]
         try:

@@ -8,16 +8,12 @@ on SIGTERM or on Ctrl-C. :mod:`agent.cli.main` parses the command line and calls
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
-from agent.cli.exit_codes import EXIT_CODES
+from agent.cli.exit_codes import EXIT_CODES, sigterm_stops
 from agent.cli.options import (
     bearer_token,
     make_grounder,
@@ -26,7 +22,7 @@ from agent.cli.options import (
     run_directory,
     secrets_from_env,
 )
-from agent.errors import ConfigurationError, Terminated
+from agent.errors import ConfigurationError
 from agent.styles.registry import make_style
 
 if TYPE_CHECKING:
@@ -48,20 +44,6 @@ def _check_port(port: int) -> None:
             raise ConfigurationError(
                 f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
             ) from None
-
-
-@contextlib.contextmanager
-def _sigterm() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` in the main thread while the server runs."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Terminated("terminated (SIGTERM)")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def mcp(args: argparse.Namespace) -> int:
@@ -119,7 +101,7 @@ def mcp(args: argparse.Namespace) -> int:
                               port=args.port, log=_stderr)  # fmt: skip
         where = "stdio" if args.transport == "stdio" else f"http://127.0.0.1:{args.port}/mcp"
         _stderr(f"mcp server on {where} -> trajectory {out}")
-        with _sigterm():
+        with sigterm_stops():
             serve(server, args.transport, args.port)
         status = "done"
         stdio = args.transport == "stdio"
