@@ -88,8 +88,6 @@ def to_hf_conversation(messages: Sequence[Message]) -> list[dict[str, Any]]:
     ]
 
 
-_ANY_FRAME = 1 << 40  # pixels: no frame is larger
-
 class TransformersBackend(PixelBudget):
     """A Qwen-VL checkpoint (Hub id or local directory) run with transformers.
 
@@ -172,22 +170,7 @@ class TransformersBackend(PixelBudget):
         self._model_type = model_type if isinstance(model_type, str) and model_type else None
         image_processor = self.processor.image_processor
         factor = int(image_processor.patch_size) * int(image_processor.merge_size)
-        # Every image arrives already in its frame (_images), so the processor's own resize must
-        # be the identity on frames: bounds from the least frame to any frame. The pre-resize's
-        # bounds would move a frame that Qwen's rule put outside them, as it does when they are
-        # close: 1920x1080 under 2,000,000 both ways is 1876x1036 (shrunk by floor to fit the
-        # upper bound, so under the lower one), which the processor grew to 1904x1064; under
-        # 4,000,000 both ways 2688x1512 (grown by ceil, over the upper one), which it shrank to
-        # 2660x1484. transformers 5.x reads the bounds from ``size`` (passing min/max_pixels to
-        # from_pretrained warns on every call since 5.18); 4.x also keeps them as attributes.
-        # The grid check in complete() proves the frame was what the model saw.
-        bounds = {"min_pixels": factor * factor, "max_pixels": _ANY_FRAME}
-        image_processor.size = {
-            "shortest_edge": bounds["min_pixels"], "longest_edge": bounds["max_pixels"]
-        }
-        for name, value in bounds.items():
-            if name in vars(image_processor):
-                setattr(image_processor, name, value)
+        self._bound_processor(self.min_pixels, self.max_pixels)  # the pre-resize's bounds
         if factor != self.factor:
             raise ConfigurationError(
                 f"{self.model} resizes images to multiples of {factor}, but the style expects "
@@ -258,6 +241,16 @@ class TransformersBackend(PixelBudget):
             images += prepared
             counts.append(len(prepared))
             texts.append(self._template(messages))
+        # The processor resizes again what it is given, and these images are in their frames
+        # already: its bounds are the pre-resize's, stretched to hold every frame given. Qwen's
+        # rule puts a frame outside them when they are close: 1920x1080 under 2,000,000 both
+        # ways is 1876x1036 (shrunk by floor under the upper bound, so under the lower one),
+        # which the processor grew to 1904x1064; under 4,000,000 both ways 2688x1512 (grown by
+        # ceil over the upper one), which it shrank to 2660x1484.
+        areas = [image.width * image.height for image in images]
+        self._bound_processor(
+            min([self.min_pixels, *areas]), max([self.max_pixels, *areas])
+        )
         inputs = None
         if self._inputs is not None:
             try:
@@ -284,6 +277,16 @@ class TransformersBackend(PixelBudget):
             for message in messages
             for image in message.images
         ]
+
+    def _bound_processor(self, low: int, high: int) -> None:
+        """The processor's pixel bounds. transformers 5.x reads them from ``size`` (passing
+        min/max_pixels to from_pretrained warns on every call since 5.18); 4.x also keeps them
+        as attributes. The grid check in complete() proves they took effect."""
+        image_processor = self.processor.image_processor
+        image_processor.size = {"shortest_edge": low, "longest_edge": high}
+        for name, value in (("min_pixels", low), ("max_pixels", high)):
+            if name in vars(image_processor):
+                setattr(image_processor, name, value)
 
     def _template(self, messages: Sequence[Message]) -> str:
         prefilled = bool(messages) and messages[-1].role == "assistant"

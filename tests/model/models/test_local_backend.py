@@ -89,9 +89,13 @@ def test_generation_is_deterministic_without_a_script(tmp_path: Path) -> None:
     assert backend.complete(messages, frame).text == first
 
 
-def test_a_processor_with_other_bounds_is_a_frame_mismatch(checkpoint: Path) -> None:
+def test_a_processor_with_other_bounds_is_a_frame_mismatch(
+    checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A processor that does not take the bounds it is given (another version's attributes)."""
     backend = TransformersBackend(str(checkpoint), max_pixels=1280 * 28 * 28)
     backend.processor.image_processor.size = {"shortest_edge": 3136, "longest_edge": 500_000}
+    monkeypatch.setattr(backend, "_bound_processor", lambda low, high: None)
     frame = backend.frame_for(1920, 1080)
     messages = Qwen25VLComputerUse().messages("x", frame, Image.new("RGB", (1920, 1080)), [])
     with pytest.raises(FrameMismatch, match="the model saw"):
