@@ -30,14 +30,21 @@ LoopDetected, ``aborted`` for Aborted, ``error`` otherwise). The CLI maps the cl
 codes: ConfigurationError 2, every other error 1 (see ``agent.cli.main``).
 
 Ctrl-C (KeyboardInterrupt) and SIGTERM (:class:`Terminated`, a KeyboardInterrupt raised by the
-handler the loop installs) are not AgentErrors: code that catches ``Exception`` cannot swallow them.
+handler :func:`sigterm_raises` installs for a run, a batch, a server) are not AgentErrors: code
+that catches ``Exception`` cannot swallow them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 __all__ = [
+    "sigterm_raises",
     "AgentError",
     "Aborted",
     "AssertionFailed",
@@ -148,3 +155,24 @@ class AssertionFailed(ScriptError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived; raised in the main thread like Ctrl-C, so nothing swallows it."""
+
+
+@contextlib.contextmanager
+def sigterm_raises(noted: Callable[[], None] | None = None) -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` in the main thread (after
+    ``noted``), so a run, a batch or a server stops on it as on Ctrl-C. Off the main thread it
+    does nothing: signals are handled in the main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if noted is not None:
+            noted()
+        raise Terminated("terminated (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

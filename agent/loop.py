@@ -24,15 +24,11 @@ buttons and keys are released and the trajectory is closed with its final status
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any, cast
 
 from PIL.Image import Image
@@ -52,6 +48,7 @@ from agent.errors import (
     ModelError,
     RecordingError,
     Terminated,
+    sigterm_raises,
 )
 from agent.geometry import to_screen
 from agent.grounding.base import Grounder
@@ -206,7 +203,7 @@ class Agent:
         message: str | None = None
         background = background_pool("screen-compare")
         try:
-            with self._sigterm(run):
+            with sigterm_raises(lambda: setattr(run, "stop_reason", "terminated (SIGTERM)")):
                 for n in range(limit):
                     state = StepState(session.next_index)
                     session.next_index += 1
@@ -401,23 +398,6 @@ class Agent:
             return self.executor.release()
         except Exception:  # noqa: BLE001 - releasing is best effort on a failing desktop
             return []
-
-    @contextlib.contextmanager
-    def _sigterm(self, run: _Run) -> Iterator[None]:
-        """SIGTERM raises :class:`Terminated` in the main thread while the run is going."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: FrameType | None) -> None:
-            run.stop_reason = "terminated (SIGTERM)"
-            raise Terminated("terminated (SIGTERM)")
-
-        previous = signal.signal(signal.SIGTERM, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     def _recorder(self, instruction: str) -> TrajectoryRecorder | None:
         if self.out is None:

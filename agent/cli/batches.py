@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.cli.exit_codes import EXIT_CODES, sigterm_stops
-from agent.errors import ConfigurationError
+from agent.cli.exit_codes import EXIT_CODES
+from agent.errors import ConfigurationError, sigterm_raises
 
 __all__ = ["batch", "forwarded_options"]
 
@@ -96,7 +96,7 @@ def batch(args: argparse.Namespace) -> int:
         summary = write_summary(args.out, ledger.records.values(), len(rows))
         write_index(args.out, ledger.records.values())
         return _report(summary, args.out)
-    with sigterm_stops():
+    with sigterm_raises():
         cluster = None
         slots: list[Slot]
         try:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.cli.exit_codes import EXIT_CODES, sigterm_stops
+from agent.cli.exit_codes import EXIT_CODES
 from agent.cli.options import (
     bearer_token,
     make_grounder,
@@ -22,7 +22,7 @@ from agent.cli.options import (
     run_directory,
     secrets_from_env,
 )
-from agent.errors import ConfigurationError
+from agent.errors import ConfigurationError, sigterm_raises
 from agent.styles.registry import make_style
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def mcp(args: argparse.Namespace) -> int:
                               port=args.port, log=_stderr)  # fmt: skip
         where = "stdio" if args.transport == "stdio" else f"http://127.0.0.1:{args.port}/mcp"
         _stderr(f"mcp server on {where} -> trajectory {out}")
-        with sigterm_stops():
+        with sigterm_raises():
             serve(server, args.transport, args.port)
         status = "done"
         stdio = args.transport == "stdio"

@@ -26,16 +26,13 @@ is imported only when the app is built: the package imports without the extra.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from agent.desktops.base import DesktopSpec
-from agent.errors import ConfigurationError
+from agent.errors import ConfigurationError, sigterm_raises
 from agent.ui.ground_tab import ground_tab, one_line
 from agent.ui.model_choice import ModelCache
 from agent.ui.run_jobs import RunManager
@@ -116,30 +113,22 @@ def serve(
     except OSError as exc:
         raise ConfigurationError(f"cannot create the runs folder {runs}: {exc}") from exc
     app, manager = _build(runs, desktop, password)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does
     try:
-        app.launch(
-            server_name=host,
-            server_port=port,
-            inbrowser=open_browser,
-            share=False,
-            allowed_paths=[str(runs.resolve())],
-            show_error=False,
-            ssr_mode=False,
-            footer_links=["api", "gradio", "settings"],
-        )
+        with sigterm_raises():  # stop as Ctrl-C does
+            app.launch(
+                server_name=host,
+                server_port=port,
+                inbrowser=open_browser,
+                share=False,
+                allowed_paths=[str(runs.resolve())],
+                show_error=False,
+                ssr_mode=False,
+                footer_links=["api", "gradio", "settings"],
+            )
     except OSError as exc:
         raise ConfigurationError(f"cannot serve on {host}:{port}: {one_line(exc)}") from exc
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
         manager.shutdown()
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt("terminated (SIGTERM)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
