@@ -7,7 +7,8 @@ when the file is opened again). ``manifest.json`` holds the run's signature (the
 input files' hashes): :func:`open_run_directory` refuses, before anything runs, a directory that
 already holds results unless resuming, and a resume whose signature differs, in one line each.
 An item is finished once it has a line whose status is not ``infra_error``: a resume runs only
-the others, so none is run twice to completion.
+the others, so none is run twice to completion. :class:`ProgressLine` is the status line of a
+run through one (the bar, done/total, the rate and the ETA; the caller says the rest).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
@@ -24,7 +27,7 @@ from pydantic import BaseModel
 
 from agent.errors import ConfigurationError
 
-__all__ = ["MANIFEST_SCHEMA", "Journal", "file_hash", "open_run_directory"]
+__all__ = ["MANIFEST_SCHEMA", "Journal", "ProgressLine", "file_hash", "open_run_directory"]
 
 MANIFEST_SCHEMA = 1
 
@@ -127,3 +130,28 @@ def open_run_directory(
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
+
+
+class ProgressLine:
+    """A run's status line on ``stream`` (stderr by default): redrawn in place on a terminal,
+    a line at a time otherwise. ``done`` items were finished before this run started (resumed):
+    the rate counts only this run's."""
+
+    def __init__(self, total: int, done: int, stream: IO[str] | None = None) -> None:
+        self.total, self.done, self.start_done = total, done, done
+        self.stream = stream if stream is not None else sys.stderr
+        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+
+    def measure(self, now: float) -> tuple[str, float, float]:
+        """The bar with done/total, the items a second so far and the seconds left."""
+        width = 24
+        filled = round(width * self.done / max(1, self.total))
+        rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
+        left = (self.total - self.done) / rate if rate > 0 else 0.0
+        return f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}", rate, left
+
+    def show(self, line: str) -> None:
+        end = "\r" if self.terminal and self.done < self.total else "\n"
+        self.stream.write(line + end)
+        self.stream.flush()

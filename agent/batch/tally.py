@@ -13,13 +13,13 @@ from __future__ import annotations
 import html
 import json
 import os
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from agent.batch.ledger import RowRecord
+from agent.journal import ProgressLine
 
 __all__ = ["BatchProgress", "summarize", "verdict", "write_index", "write_summary"]
 
@@ -107,32 +107,23 @@ def write_index(directory: Path, records: Iterable[RowRecord]) -> Path:
     return path
 
 
-class BatchProgress:
+class BatchProgress(ProgressLine):
     """One line: a bar, done/total, passed/failed/error, rows a minute and the ETA (redrawn on a
     terminal; a line per row otherwise)."""
 
     def __init__(self, total: int, done: int, stream: IO[str] | None = None) -> None:
-        self.total, self.done, self.start_done = total, done, done
+        super().__init__(total, done, stream)
         self.counts = {"passed": 0, "failed": 0, "error": 0}
-        self.stream = stream if stream is not None else sys.stderr
-        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
 
     def update(self, record: RowRecord) -> None:
         self.done += 1
         self.counts[verdict(record.status)] += 1
-        end = "\r" if self.terminal and self.done < self.total else "\n"
-        self.stream.write(self.line(time.monotonic()) + end)
-        self.stream.flush()
+        self.show(self.line(time.monotonic()))
 
     def line(self, now: float) -> str:
-        width = 24
-        filled = round(width * self.done / max(1, self.total))
-        rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
+        bar, rate, left = self.measure(now)
         c = self.counts
         return (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} rows: "
-            f"{c['passed']} passed {c['failed']} failed {c['error']} error, "
+            f"{bar} rows: {c['passed']} passed {c['failed']} failed {c['error']} error, "
             f"{rate * 60:.1f}/min ETA {left:.0f}s"
         )

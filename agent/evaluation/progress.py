@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import IO
 
 from agent.evaluation.outcomes import ResultRecord
+from agent.journal import ProgressLine
 
 __all__ = ["Progress"]
 
 
-class Progress:
+class Progress(ProgressLine):
     """One status line: done/total, running accuracy, speed and ETA (redrawn on a terminal,
     a line every 10 s or 10% otherwise)."""
 
     def __init__(self, total: int, done: int, stream: IO[str] | None = None) -> None:
-        self.total, self.done, self.start_done = total, done, done
+        super().__init__(total, done, stream)
         self.correct = self.scored = 0
-        self.stream = stream if stream is not None else sys.stderr
-        self.terminal = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = self.last = time.monotonic()
+        self.last = self.started
         self.last_done = done
 
     def update(self, record: ResultRecord) -> None:
@@ -33,17 +31,11 @@ class Progress:
         due = self.terminal or now - self.last >= 10 or self.done - self.last_done >= step
         if due or self.done == self.total:
             self.last, self.last_done = now, self.done
-            end = "\r" if self.terminal and self.done < self.total else "\n"
-            self.stream.write(self.line(now) + end)
-            self.stream.flush()
+            self.show(self.line(now))
 
     def line(self, now: float) -> str:
-        width = 24
-        filled = round(width * self.done / max(1, self.total))
-        rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
-        left = (self.total - self.done) / rate if rate > 0 else 0.0
+        bar, rate, left = self.measure(now)
         accuracy = 100.0 * self.correct / self.scored if self.scored else 0.0
         return (
-            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-            f"acc {accuracy:.1f}% ({self.scored} scored) {rate:.2f}/s ETA {left:.0f}s"
+            f"{bar} acc {accuracy:.1f}% ({self.scored} scored) {rate:.2f}/s ETA {left:.0f}s"
         )
